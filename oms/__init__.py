@@ -1,0 +1,3 @@
+"""Event-sourced order management system for MetaTrader 5."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""Entry point of the `oms` command: one typer app; each command module registers itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from pydantic import ValidationError
+from typer.core import TyperGroup
+
+from journal.errors import JournalError
+from oms.errors import OmsError
+
+USER_ERRORS: tuple[type[BaseException], ...] = (OmsError, JournalError, ValidationError)
+
+
+class _OneLineErrors(TyperGroup):
+    """Turn user errors into a one-line reason and exit code 1 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            message = " ".join(str(exc).split())
+            raise click.ClickException(message) from exc
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Event-sourced order management for MetaTrader 5.",
+)
+
+
+def _register_commands() -> None:
+    """Import the command modules; each adds its commands to `app`."""
+    # Command modules are listed here as they land.
+
+
+_register_commands()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
