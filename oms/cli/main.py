@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-import click
 import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup
@@ -16,14 +16,15 @@ USER_ERRORS: tuple[type[BaseException], ...] = (OmsError, JournalError, Validati
 
 
 class _OneLineErrors(TyperGroup):
-    """Turn user errors into a one-line reason and exit code 1 instead of a traceback."""
+    """Turn user errors into a one-line reason on stderr and exit code 1, not a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
             message = " ".join(str(exc).split())
-            raise click.ClickException(message) from exc
+            print(f"error: {message}", file=sys.stderr)
+            raise typer.Exit(1) from exc
 
 
 app = typer.Typer(
@@ -32,6 +33,11 @@ app = typer.Typer(
     add_completion=False,
     help="Event-sourced order management for MetaTrader 5.",
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Event-sourced order management for MetaTrader 5; every command takes --help."""
 
 
 def _register_commands() -> None:
