@@ -8,8 +8,14 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.oms-installed"
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$OMS_EXTRAS]"
+    LOG="$VENV/install.log"
+    echo "installing into $VENV (log: $LOG)" >&2
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip \
+            && "$VENV/bin/python" -m pip install -e "$ROOT[$OMS_EXTRAS]"; } >"$LOG" 2>&1; then
+        tail -n 40 "$LOG" >&2
+        echo "error: installing the project failed; see $LOG" >&2
+        exit 1
+    fi
     touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
