@@ -1,5 +1,34 @@
 """An append-only, tamper-evident event store on SQLite and PostgreSQL; knows nothing of trading."""
 
-from journal.errors import JournalError
+from journal.aio import AsyncJournal
+from journal.codec import GENESIS_HASH
+from journal.errors import (
+    EventIdConflict,
+    InvalidEvent,
+    JournalClosed,
+    JournalError,
+    JournalUnavailable,
+    NotMigrated,
+    WrongExpectedVersion,
+)
+from journal.migrate import migrate
+from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
+from journal.sync import Journal
 
-__all__ = ["JournalError"]
+__all__ = [
+    "GENESIS_HASH",
+    "AsyncJournal",
+    "EventIdConflict",
+    "Head",
+    "InvalidEvent",
+    "Journal",
+    "JournalClosed",
+    "JournalError",
+    "JournalUnavailable",
+    "NewEvent",
+    "NotMigrated",
+    "RecordedEvent",
+    "VerifyReport",
+    "WrongExpectedVersion",
+    "migrate",
+]

@@ -1,0 +1,188 @@
+"""The asyncio journal: appends await the shared writer's futures; reads run in threads.
+
+`tail()` waits for new events: it is woken by this process's own commits, by PostgreSQL
+LISTEN/NOTIFY from other processes, and falls back to polling (SQLite written by another
+process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from journal.backends import NOTIFY_CHANNEL, Durability, PostgresBackend
+from journal.codec import DEFAULT_MAX_PAYLOAD_BYTES
+from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
+from journal.sync import DEFAULT_READ_BATCH, Journal
+
+log = logging.getLogger(__name__)
+
+
+class AsyncJournal:
+    """The same journal for asyncio code; never blocks the event loop."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        durability: Durability = "full",
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        read_batch_size: int = DEFAULT_READ_BATCH,
+        max_batch_events: int = 8192,
+        pool_size: int = 4,
+    ) -> AsyncJournal:
+        """Connect (in a thread) to a migrated journal database."""
+        journal = await asyncio.to_thread(
+            Journal.open,
+            url,
+            durability=durability,
+            max_payload_bytes=max_payload_bytes,
+            read_batch_size=read_batch_size,
+            max_batch_events=max_batch_events,
+            pool_size=pool_size,
+        )
+        return cls(journal)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Commit what is queued, then release the writer and the connections."""
+        await asyncio.to_thread(self.journal.close)
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Same contract as Journal.append; resolves once the batch holding it committed."""
+        request = self.journal.prepare(stream_id, events, expected_version)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[RecordedEvent]] = loop.create_future()
+        request.future = future
+        request.loop = loop
+        self.journal.submit(request)
+        return await future
+
+    async def read_stream(self, stream_id: str, from_version: int = 0) -> list[RecordedEvent]:
+        """The stream's events with version greater than `from_version`."""
+        return await asyncio.to_thread(self.journal.read_stream, stream_id, from_version)
+
+    async def read_all(
+        self, from_position: int = 0, limit: int | None = None
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every event after `from_position` in position order, batch by batch."""
+        position = from_position
+        remaining = limit
+        size = self.journal.read_batch_size
+        while remaining is None or remaining > 0:
+            want = size if remaining is None else min(size, remaining)
+            batch = await asyncio.to_thread(self.journal.read_batch, position, want)
+            for event in batch:
+                yield event
+            if len(batch) < want:
+                return
+            position = batch[-1].position
+            if remaining is not None:
+                remaining -= len(batch)
+
+    async def head(self) -> Head:
+        """The last position and its hash."""
+        return await asyncio.to_thread(self.journal.head)
+
+    async def verify(self, expect_head: Head | None = None) -> VerifyReport:
+        """Walk the hash chain in a thread."""
+        return await asyncio.to_thread(self.journal.verify, expect_head)
+
+    async def tail(
+        self, from_position: int = 0, *, poll_interval: float = 0.5
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every event after `from_position`, then each new one as it commits; never ends."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def on_commit(_head: int) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed under us
+                loop.call_soon_threadsafe(wake.set)
+
+        key = self.journal.add_commit_listener(on_commit)
+        listener = await self._listen(wake)
+        try:
+            position = from_position
+            size = self.journal.read_batch_size
+            while True:
+                wake.clear()
+                batch = await asyncio.to_thread(self.journal.read_batch, position, size)
+                for event in batch:
+                    yield event
+                    position = event.position
+                if len(batch) == size:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), poll_interval)
+        finally:
+            self.journal.remove_commit_listener(key)
+            if listener is not None:
+                await listener.stop()
+
+    async def _listen(self, wake: asyncio.Event) -> _PgListener | None:
+        backend = self.journal.backend
+        if not isinstance(backend, PostgresBackend):
+            return None
+        listener = _PgListener(backend.libpq_dsn(), wake)
+        try:
+            await listener.start()
+        except Exception:
+            log.warning("LISTEN failed; tailing falls back to polling", exc_info=True)
+            return None
+        return listener
+
+
+class _PgListener:
+    """A LISTEN connection whose notifications set an asyncio.Event."""
+
+    def __init__(self, dsn: str, wake: asyncio.Event) -> None:
+        self._dsn = dsn
+        self._wake = wake
+        self._conn: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        import psycopg
+
+        self._conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+        await self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        self._task = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            async for _ in self._conn.notifies():
+                self._wake.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("LISTEN connection lost; tailing falls back to polling", exc_info=True)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()

@@ -1,0 +1,157 @@
+"""What differs between SQLite and PostgreSQL: engine set-up, placeholders, write locking."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from journal.errors import JournalError
+
+Durability = Literal["full", "normal", "off"]
+DURABILITY_LEVELS: tuple[str, ...] = ("full", "normal", "off")
+
+TABLE = "journal_events"
+COLUMNS = (
+    "position, stream_id, version, event_id, type, schema_version, payload, metadata, "
+    "recorded_at_ns, prev_hash, hash"
+)
+NOTIFY_CHANNEL = "journal_events"
+# Key of the transaction-level advisory lock that serialises appends on PostgreSQL.
+ADVISORY_LOCK_KEY = 0x6A6F75726E616C  # "journal"
+
+
+class Backend:
+    """One database dialect as the journal's raw-cursor code needs it."""
+
+    name = ""
+    placeholder = "?"
+
+    def __init__(self, url: sa.URL, durability: Durability) -> None:
+        if durability not in DURABILITY_LEVELS:
+            raise JournalError(
+                f"durability must be one of {', '.join(DURABILITY_LEVELS)}, got {durability!r}"
+            )
+        self.url = url
+        self.durability = durability
+
+    def create_engine(self, pool_size: int) -> sa.Engine:
+        """The SQLAlchemy engine that owns the connections (pooling, URL parsing, dialect)."""
+        raise NotImplementedError
+
+    def prepare_writer(self, dbapi_conn: Any) -> None:
+        """Put the writer's own connection into the mode the write path expects."""
+
+    def begin_write(self, cursor: Any) -> None:
+        """Start a write transaction that excludes every other writer until it ends."""
+        raise NotImplementedError
+
+    def before_commit(self, cursor: Any, head_position: int) -> None:
+        """Last statement of a write transaction (PostgreSQL wakes tailing readers)."""
+
+    def params(self, n: int) -> str:
+        """`n` comma-separated placeholders."""
+        return ",".join([self.placeholder] * n)
+
+    def sql(self, text: str) -> str:
+        """Rewrite `?` placeholders into this driver's style."""
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+
+class SQLiteBackend(Backend):
+    """A SQLite file in WAL mode; one writer at a time by `BEGIN IMMEDIATE`."""
+
+    name = "sqlite"
+    placeholder = "?"
+    _SYNCHRONOUS: ClassVar[dict[str, str]] = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}
+
+    def create_engine(self, pool_size: int) -> sa.Engine:
+        database = self.url.database
+        if not database or database == ":memory:":
+            raise JournalError(
+                "the journal needs a SQLite file (sqlite:///path/to/file.db), not an in-memory "
+                "database: every connection would see a different, empty database"
+            )
+        engine = sa.create_engine(
+            self.url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+        synchronous = self._SYNCHRONOUS[self.durability]
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            isolation = dbapi_conn.isolation_level
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+            dbapi_conn.isolation_level = isolation
+
+        return engine
+
+    def prepare_writer(self, dbapi_conn: Any) -> None:
+        dbapi_conn.isolation_level = None  # explicit BEGIN/COMMIT only
+
+    def begin_write(self, cursor: Any) -> None:
+        cursor.execute("BEGIN IMMEDIATE")
+
+
+class PostgresBackend(Backend):
+    """PostgreSQL through psycopg 3; appends serialised by a transaction-level advisory lock.
+
+    The lock is taken right before the head is read and released at commit, after the
+    transaction became visible, so positions become visible to readers in position order.
+    """
+
+    name = "postgresql"
+    placeholder = "%s"
+
+    def create_engine(self, pool_size: int) -> sa.Engine:
+        return sa.create_engine(
+            self.url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 10},
+        )
+
+    def prepare_writer(self, dbapi_conn: Any) -> None:
+        dbapi_conn.autocommit = False
+        with dbapi_conn.cursor() as cur:
+            commit_mode = "on" if self.durability == "full" else "off"
+            cur.execute(f"SET synchronous_commit TO {commit_mode}")
+        dbapi_conn.commit()
+
+    def begin_write(self, cursor: Any) -> None:
+        cursor.execute(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
+
+    def before_commit(self, cursor: Any, head_position: int) -> None:
+        cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}, '{int(head_position)}'")
+
+    def libpq_dsn(self) -> str:
+        """The URL as psycopg itself takes it (for the LISTEN connection)."""
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def backend_for(url: str, durability: Durability) -> Backend:
+    """Pick the backend from the URL's dialect; psycopg 3 is the only PostgreSQL driver."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise JournalError(f"not a database URL: {url!r} ({exc})") from exc
+    dialect = parsed.get_backend_name()
+    if dialect == "sqlite":
+        return SQLiteBackend(parsed, durability)
+    if dialect == "postgresql":
+        driver = parsed.get_driver_name()
+        if driver not in ("psycopg", "psycopg2", "default"):
+            raise JournalError(
+                f"PostgreSQL URLs use psycopg 3 (postgresql+psycopg://), got {url!r}"
+            )
+        return PostgresBackend(parsed.set(drivername="postgresql+psycopg"), durability)
+    raise JournalError(f"unsupported database {dialect!r} in {url!r}: use sqlite or postgresql")

@@ -1,0 +1,119 @@
+"""Canonical bytes of events and the SHA-256 chain over them; one definition used everywhere.
+
+Payload and metadata are stored as canonical JSON text: keys sorted, separators `,` and `:`
+with no spaces, non-ASCII characters kept as UTF-8 (control characters escaped), NaN and
+infinities refused. A row's hash is
+
+    sha256(bytes.fromhex(prev_hash) + header + b"\\n" + payload + b"\\n" + metadata)
+
+where `header` is the canonical JSON array
+`[position, stream_id, version, event_id, type, schema_version, recorded_at_ns]`, and every
+part is UTF-8. Canonical JSON never contains a raw newline, so the parts cannot run together.
+The first row's `prev_hash` is GENESIS_HASH (64 zeros).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from journal.errors import InvalidEvent
+
+GENESIS_HASH = "0" * 64
+MAX_ID_CHARS = 200
+DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+
+_encoder = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_encode = _encoder.encode
+_quote: Callable[[str], str] = json.encoder.encode_basestring
+_sha256 = hashlib.sha256
+
+try:
+    import orjson
+
+    _fast_loads: Callable[[str], Any] = orjson.loads
+    _fast_error: type[Exception] = orjson.JSONDecodeError
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    _fast_loads = json.loads
+    _fast_error = ValueError
+
+
+def decode(text: str) -> Any:
+    """Parse stored canonical JSON (orjson when it can, the standard library otherwise)."""
+    if text == "{}":
+        return {}
+    try:
+        return _fast_loads(text)
+    except _fast_error:
+        # orjson limits integers to 64 bits; the standard parser has no such limit.
+        return json.loads(text)
+
+
+def encode_object(value: object, what: str) -> str:
+    """Canonical JSON text of a dict, or InvalidEvent saying why it cannot be stored."""
+    if not isinstance(value, dict):
+        raise InvalidEvent(f"{what} must be a dict (a JSON object), got {type(value).__name__}")
+    try:
+        text = _encode(value)
+    except ValueError as exc:
+        raise InvalidEvent(f"{what} is not valid JSON (NaN or infinity?): {exc}") from exc
+    except TypeError as exc:
+        raise InvalidEvent(f"{what} is not JSON-serialisable: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidEvent(f"{what} is nested too deeply to store as JSON") from exc
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidEvent(f"{what} contains text that is not valid UTF-8: {exc}") from exc
+    return text
+
+
+def check_identifier(value: object, what: str) -> str:
+    """Stream ids, event ids and types: non-empty text of at most MAX_ID_CHARS characters."""
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{what} must be a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidEvent(f"{what} must not be empty")
+    if len(value) > MAX_ID_CHARS:
+        raise InvalidEvent(
+            f"{what} is {len(value)} characters long; at most {MAX_ID_CHARS} are allowed"
+        )
+    if "\x00" in value:
+        raise InvalidEvent(f"{what} must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidEvent(f"{what} is not valid UTF-8 text: {exc}") from exc
+    return value
+
+
+def check_schema_version(value: object) -> int:
+    """Schema versions are positive integers (a bool is not one)."""
+    if type(value) is not int or value < 1:
+        raise InvalidEvent(f"schema_version must be a positive integer, got {value!r}")
+    return value
+
+
+def row_hash(
+    prev_hash: str,
+    position: int,
+    stream_id: str,
+    version: int,
+    event_id: str,
+    type_: str,
+    schema_version: int,
+    recorded_at_ns: int,
+    payload: str,
+    metadata: str,
+) -> str:
+    """The chain link of one row: see the module docstring for the exact bytes hashed."""
+    text = (
+        f"[{position},{_quote(stream_id)},{version},{_quote(event_id)},{_quote(type_)},"
+        f"{schema_version},{recorded_at_ns}]\n{payload}\n{metadata}"
+    )
+    return _sha256(bytes.fromhex(prev_hash) + text.encode("utf-8")).hexdigest()

@@ -1,0 +1,93 @@
+"""Plain values crossing the journal's boundary: what callers append and what they read back."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def new_event_id() -> str:
+    """A fresh globally unique event id (uuid4 as 32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append; the journal assigns position, version, time and hashes."""
+
+    type: str
+    payload: dict[str, Any]
+    event_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: immutable, with its place in the global order and in its stream."""
+
+    position: int
+    stream_id: str
+    version: int
+    event_id: str
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at_ns: int
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The last position and its hash; keep it elsewhere to detect a rewritten tail later."""
+
+    position: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.hash}@{self.position}"
+
+    @classmethod
+    def parse(cls, text: str) -> Head:
+        """Read the `HASH@POSITION` form printed by `oms verify`."""
+        from journal.errors import JournalError
+
+        digest, sep, position = text.strip().partition("@")
+        digest = digest.lower()
+        if (
+            not sep
+            or not position.isdigit()
+            or len(digest) != 64
+            or any(c not in "0123456789abcdef" for c in digest)
+        ):
+            raise JournalError(
+                f"expected head {text!r} is not HASH@POSITION "
+                "(64 hex characters, '@', a position number)"
+            )
+        return cls(int(position), digest)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The outcome of walking the hash chain: ok, or the first position that does not match."""
+
+    ok: bool
+    events: int
+    head_hash: str
+    head_position: int
+    first_bad_position: int | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for `oms verify --json`."""
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "head_hash": self.head_hash,
+            "head_position": self.head_position,
+            "first_bad_position": self.first_bad_position,
+            "reason": self.reason,
+        }

@@ -1,0 +1,269 @@
+"""The synchronous journal: thread-safe appends through the group-commit writer, direct reads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+
+from journal.backends import COLUMNS, TABLE, Backend, Durability, backend_for
+from journal.codec import DEFAULT_MAX_PAYLOAD_BYTES, GENESIS_HASH, check_identifier
+from journal.errors import InvalidEvent, JournalError, JournalUnavailable, NotMigrated
+from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
+from journal.rows import Row, to_event
+from journal.verify import verify_rows
+from journal.writer import AppendRequest, GroupCommitWriter, ThreadWaiter, prepare_append
+
+DEFAULT_READ_BATCH = 10_000
+
+
+class Journal:
+    """An append-only event store; every append is durable before it returns."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        engine: sa.Engine,
+        *,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        read_batch_size: int = DEFAULT_READ_BATCH,
+        max_batch_events: int = 8192,
+    ) -> None:
+        if max_payload_bytes < 2:
+            raise JournalError(f"max_payload_bytes must be at least 2, got {max_payload_bytes}")
+        if read_batch_size < 1:
+            raise JournalError(f"read_batch_size must be positive, got {read_batch_size}")
+        self.backend = backend
+        self.engine = engine
+        self.max_payload_bytes = max_payload_bytes
+        self.read_batch_size = read_batch_size
+        self._listeners: dict[int, Callable[[int], None]] = {}
+        self._listeners_lock = threading.Lock()
+        self._writer = GroupCommitWriter(
+            backend, engine.raw_connection, self._committed, max_batch_events
+        )
+        b = backend.sql
+        self._sql_all = b(f"SELECT {COLUMNS} FROM {TABLE} WHERE position > ? "
+                          "ORDER BY position LIMIT ?")
+        self._sql_stream = b(f"SELECT {COLUMNS} FROM {TABLE} WHERE stream_id = ? AND version > ? "
+                             "ORDER BY version")
+        self._sql_head = f"SELECT position, hash FROM {TABLE} ORDER BY position DESC LIMIT 1"
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        durability: Durability = "full",
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        read_batch_size: int = DEFAULT_READ_BATCH,
+        max_batch_events: int = 8192,
+        pool_size: int = 4,
+    ) -> Journal:
+        """Connect to a migrated journal database (SQLite file or PostgreSQL)."""
+        backend = backend_for(url, durability)
+        if backend.name == "sqlite":
+            path = Path(backend.url.database or "")
+            if not path.exists():
+                raise NotMigrated(
+                    f"no journal database at {path.resolve()}: run `oms init --db {url}` first"
+                )
+        engine = backend.create_engine(pool_size)
+        try:
+            journal = cls(
+                backend,
+                engine,
+                max_payload_bytes=max_payload_bytes,
+                read_batch_size=read_batch_size,
+                max_batch_events=max_batch_events,
+            )
+            journal._check_schema()
+        except BaseException:
+            engine.dispose()
+            raise
+        return journal
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer and close every connection."""
+        self._writer.close()
+        self.engine.dispose()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Append events to a stream after checking its version; returns once committed.
+
+        expected_version: None accepts any version, 0 requires an empty stream, n requires
+        the stream to be at version n. When every event id is recorded already, the recorded
+        events are returned and nothing is written.
+        """
+        request = self.prepare(stream_id, events, expected_version)
+        waiter = ThreadWaiter()
+        request.waiter = waiter
+        self._writer.submit(request)
+        return waiter.wait()
+
+    def prepare(
+        self, stream_id: str, events: Sequence[NewEvent], expected_version: int | None
+    ) -> AppendRequest:
+        """Validate and encode an append without queueing it (shared with AsyncJournal)."""
+        return prepare_append(stream_id, events, expected_version, self.max_payload_bytes)
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        """The group-commit writer (its `commits` and `appends` counters show the batching)."""
+        return self._writer
+
+    def submit(self, request: AppendRequest) -> None:
+        """Hand a prepared request to the writer (shared with AsyncJournal)."""
+        self._writer.submit(request)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read_stream(self, stream_id: str, from_version: int = 0) -> list[RecordedEvent]:
+        """The stream's events with version greater than `from_version`, in version order."""
+        check_identifier(stream_id, "stream id")
+        _check_non_negative(from_version, "from_version")
+        with self._cursor() as cur:
+            cur.execute(self._sql_stream, (stream_id, from_version))
+            return [to_event(row) for row in cur.fetchall()]
+
+    def read_all(self, from_position: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
+        """Every event after `from_position` in position order, fetched in large batches."""
+        _check_non_negative(from_position, "from_position")
+        if limit is not None:
+            _check_non_negative(limit, "limit")
+        remaining = limit
+        position = from_position
+        batch_size = self.read_batch_size
+        while remaining is None or remaining > 0:
+            size = batch_size if remaining is None else min(batch_size, remaining)
+            rows = self.read_rows(position, size)
+            if not rows:
+                return
+            yield from map(to_event, rows)
+            if remaining is not None:
+                remaining -= len(rows)
+            if len(rows) < size:
+                return
+            position = rows[-1][0]
+
+    def read_batch(self, from_position: int, limit: int) -> list[RecordedEvent]:
+        """Up to `limit` decoded events after `from_position` (one query)."""
+        return [to_event(row) for row in self.read_rows(from_position, limit)]
+
+    def read_rows(self, from_position: int, limit: int) -> list[Row]:
+        """Up to `limit` stored rows after `from_position`, undecoded (one query)."""
+        with self._cursor() as cur:
+            cur.execute(self._sql_all, (from_position, limit))
+            rows: list[Row] = cur.fetchall()
+            return rows
+
+    def head(self) -> Head:
+        """The last position and its hash; (0, genesis hash) for an empty journal."""
+        with self._cursor() as cur:
+            cur.execute(self._sql_head)
+            row = cur.fetchone()
+        return Head(row[0], row[1]) if row else Head(0, GENESIS_HASH)
+
+    def verify(self, expect_head: Head | None = None) -> VerifyReport:
+        """Walk the whole chain; with `expect_head`, also detect a truncated or rewritten tail."""
+        return verify_rows(self._row_batches(), expect_head)
+
+    def _row_batches(self) -> Iterator[list[Row]]:
+        position = 0
+        while True:
+            rows = self.read_rows(position, self.read_batch_size)
+            if not rows:
+                return
+            yield rows
+            position = rows[-1][0]
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def add_commit_listener(self, callback: Callable[[int], None]) -> int:
+        """Call `callback(head_position)` from the writer thread after each commit."""
+        with self._listeners_lock:
+            key = id(callback)
+            self._listeners[key] = callback
+            return key
+
+    def remove_commit_listener(self, key: int) -> None:
+        """Stop calling a listener added with add_commit_listener."""
+        with self._listeners_lock:
+            self._listeners.pop(key, None)
+
+    def _committed(self, head_position: int) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners.values())
+        for listener in listeners:
+            listener(head_position)
+
+    def _connect(self) -> Any:
+        try:
+            return self.engine.raw_connection()
+        except Exception as exc:
+            reason = getattr(exc, "orig", None) or exc
+            raise JournalUnavailable(
+                f"cannot connect to the journal database {_safe(self.backend.url)}: {reason}"
+            ) from exc
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        pooled = self._connect()
+        try:
+            cur = pooled.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+        finally:
+            pooled.close()
+
+    def _check_schema(self) -> None:
+        """NotMigrated with the fix when the events table is missing."""
+        pooled = self._connect()
+        try:
+            cur = pooled.cursor()
+            try:
+                cur.execute(f"SELECT position FROM {TABLE} WHERE position = 0")
+                cur.fetchall()
+            except Exception as exc:
+                if "no such table" in str(exc) or "does not exist" in str(exc):
+                    raise NotMigrated(
+                        f"the database {_safe(self.backend.url)} has no journal schema: "
+                        f"run `oms init --db {_safe(self.backend.url)}` first"
+                    ) from exc
+                raise JournalUnavailable(f"cannot read the journal table: {exc}") from exc
+            finally:
+                cur.close()
+        finally:
+            pooled.close()
+
+
+def _check_non_negative(value: int, what: str) -> None:
+    if type(value) is not int or value < 0:
+        raise InvalidEvent(f"{what} must be an integer >= 0, got {value!r}")
+
+
+def _safe(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=True)

@@ -1,0 +1,380 @@
+"""Group commit: one writer thread drains a queue of appends into shared transactions.
+
+Each request is checked on its own inside the batch (idempotency, expected version) against
+the head and stream versions read under the write lock plus what earlier requests of the same
+batch wrote, so one caller's conflict or bad input fails that caller alone. The batch is then
+inserted with one statement and committed with one fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from journal.backends import COLUMNS, TABLE, Backend
+from journal.codec import (
+    GENESIS_HASH,
+    check_identifier,
+    check_schema_version,
+    encode_object,
+    row_hash,
+)
+from journal.errors import (
+    EventIdConflict,
+    InvalidEvent,
+    JournalClosed,
+    JournalError,
+    JournalUnavailable,
+    WrongExpectedVersion,
+)
+from journal.model import NewEvent, RecordedEvent, new_event_id
+from journal.rows import Row, to_event
+
+log = logging.getLogger(__name__)
+
+# (event_id, type, schema_version, payload text, metadata text)
+EncodedEvent = tuple[str, str, int, str, str]
+Outcome = tuple[list[RecordedEvent] | None, BaseException | None]
+_IN_CHUNK = 500
+
+
+class ThreadWaiter:
+    """A blocking caller's slot for its outcome: a lock released when the writer is done."""
+
+    __slots__ = ("_done", "error", "result")
+
+    def __init__(self) -> None:
+        self._done = threading.Lock()
+        self._done.acquire()
+        self.result: list[RecordedEvent] | None = None
+        self.error: BaseException | None = None
+
+    def set(self, result: list[RecordedEvent] | None, error: BaseException | None) -> None:
+        self.result = result
+        self.error = error
+        self._done.release()
+
+    def wait(self) -> list[RecordedEvent]:
+        self._done.acquire()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+@dataclass(slots=True)
+class AppendRequest:
+    """One caller's append, validated and encoded before it reaches the writer."""
+
+    stream_id: str
+    expected_version: int | None
+    events: list[EncodedEvent]
+    waiter: ThreadWaiter | None = None
+    future: asyncio.Future[list[RecordedEvent]] | None = None
+    loop: asyncio.AbstractEventLoop | None = field(default=None)
+
+
+def prepare_append(
+    stream_id: str,
+    events: Sequence[NewEvent],
+    expected_version: int | None,
+    max_payload_bytes: int,
+) -> AppendRequest:
+    """Validate and encode in the caller's thread, so bad input never reaches the database."""
+    check_identifier(stream_id, "stream id")
+    if expected_version is not None and (type(expected_version) is not int or expected_version < 0):
+        raise InvalidEvent(
+            f"expected_version must be None or an integer >= 0, got {expected_version!r}"
+        )
+    if isinstance(events, NewEvent) or not isinstance(events, Sequence):
+        raise InvalidEvent("events must be a sequence of NewEvent")
+    if not events:
+        raise InvalidEvent(f"append to stream {stream_id!r} has no events")
+    encoded: list[EncodedEvent] = []
+    seen: set[str] = set()
+    for index, event in enumerate(events):
+        if not isinstance(event, NewEvent):
+            raise InvalidEvent(f"events[{index}] is a {type(event).__name__}, not a NewEvent")
+        event_id = new_event_id() if event.event_id is None else event.event_id
+        check_identifier(event_id, f"events[{index}].event_id")
+        if event_id in seen:
+            raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
+        seen.add(event_id)
+        check_identifier(event.type, f"events[{index}].type")
+        check_schema_version(event.schema_version)
+        payload = encode_object(event.payload, f"events[{index}].payload")
+        size = len(payload) if payload.isascii() else len(payload.encode("utf-8"))
+        if size > max_payload_bytes:
+            raise InvalidEvent(
+                f"events[{index}].payload is {size} bytes as canonical JSON; "
+                f"the limit is {max_payload_bytes} bytes (max_payload_bytes)"
+            )
+        metadata = encode_object(event.metadata, f"events[{index}].metadata")
+        encoded.append((event_id, event.type, event.schema_version, payload, metadata))
+    return AppendRequest(stream_id, expected_version, encoded)
+
+
+def _deliver_async(items: list[tuple[asyncio.Future[list[RecordedEvent]], Outcome]]) -> None:
+    """Runs on the caller's loop: settle each future unless its caller gave up."""
+    for future, (result, error) in items:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+
+_STOP = object()
+
+
+class GroupCommitWriter:
+    """The single writer of one Journal: a thread that commits queued appends in batches."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        connect: Callable[[], Any],
+        on_commit: Callable[[int], None],
+        max_batch_events: int = 8192,
+    ) -> None:
+        self._backend = backend
+        self._connect = connect
+        self._on_commit = on_commit
+        self._max_batch_events = max_batch_events
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._conn: Any = None
+        self._closed = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.commits = 0  # transactions that wrote at least one event
+        self.appends = 0  # requests that wrote their events
+        sql = backend.sql
+        self._sql_head = f"SELECT position, hash FROM {TABLE} ORDER BY position DESC LIMIT 1"
+        self._sql_insert = sql(f"INSERT INTO {TABLE} ({COLUMNS}) VALUES ({backend.params(11)})")
+        self._sql_versions = (
+            f"SELECT stream_id, MAX(version) FROM {TABLE} WHERE stream_id IN ({{}}) "
+            "GROUP BY stream_id"
+        )
+        self._sql_by_id = f"SELECT {COLUMNS} FROM {TABLE} WHERE event_id IN ({{}})"
+
+    def submit(self, request: AppendRequest) -> None:
+        """Queue one request; the writer thread starts on the first one."""
+        with self._lock:
+            if self._closed:
+                raise JournalClosed("the journal is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="journal-writer", daemon=True
+                )
+                self._thread.start()
+            self._queue.put(request)
+
+    def close(self) -> None:
+        """Finish every queued append, then stop the thread and release the connection."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            self._queue.put(_STOP)
+        if thread is not None:
+            thread.join()
+        self._drop_connection()
+
+    # -- writer thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch: list[AppendRequest] = [first]
+            count = len(first.events)
+            while count < self._max_batch_events:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+                count += len(item.events)
+            self._process(batch)
+
+    def _process(self, batch: list[AppendRequest]) -> None:
+        try:
+            outcomes = self._write(batch)
+        except Exception as exc:
+            self._drop_connection()
+            if len(batch) == 1:
+                outcomes = [(None, _as_journal_error(exc))]
+            else:
+                # Something outside the per-request checks failed: retry each request
+                # alone, so the failure lands only on the request that causes it.
+                log.warning("journal batch of %d appends failed (%s); retrying one by one",
+                            len(batch), exc)
+                outcomes = []
+                for request in batch:
+                    try:
+                        outcomes.extend(self._write([request]))
+                    except Exception as single_exc:
+                        self._drop_connection()
+                        outcomes.append((None, _as_journal_error(single_exc)))
+        self._complete(batch, outcomes)
+
+    def _complete(self, batch: list[AppendRequest], outcomes: list[Outcome]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for request, outcome in zip(batch, outcomes, strict=True):
+            if request.waiter is not None:
+                request.waiter.set(*outcome)
+            elif request.future is not None and request.loop is not None:
+                by_loop.setdefault(request.loop, []).append((request.future, outcome))
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_deliver_async, items)
+            except RuntimeError:
+                log.warning("an event loop closed before its %d appends completed", len(items))
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            try:
+                self._conn = self._connect()
+            except JournalError:
+                raise
+            except Exception as exc:
+                raise JournalUnavailable(f"cannot connect to the journal database: {exc}") from exc
+            self._backend.prepare_writer(self._conn.driver_connection)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+            except Exception:  # the connection is being thrown away anyway
+                log.debug("closing a failed writer connection raised", exc_info=True)
+
+    def _write(self, batch: list[AppendRequest]) -> list[Outcome]:
+        pooled = self._connection()
+        dbapi = pooled.driver_connection
+        cur = dbapi.cursor()
+        backend = self._backend
+        try:
+            backend.begin_write(cur)
+            cur.execute(self._sql_head)
+            found = cur.fetchone()
+            position, prev = (found[0], found[1]) if found else (0, GENESIS_HASH)
+            versions = self._stream_versions(cur, {r.stream_id for r in batch})
+            existing = self._rows_by_event_id(cur, [e[0] for r in batch for e in r.events])
+            rows: list[Row] = []
+            plans: list[list[Row] | JournalError] = []
+            for request in batch:
+                try:
+                    request_rows = self._check_recorded(request, existing)
+                    if request_rows is None:
+                        stream = request.stream_id
+                        version = versions.get(stream, 0)
+                        expected = request.expected_version
+                        if expected is not None and expected != version:
+                            raise WrongExpectedVersion(stream, expected, version)
+                        now = time.time_ns()
+                        request_rows = []
+                        for event_id, type_, schema, payload, metadata in request.events:
+                            position += 1
+                            version += 1
+                            digest = row_hash(prev, position, stream, version, event_id, type_,
+                                              schema, now, payload, metadata)
+                            row: Row = (position, stream, version, event_id, type_, schema,
+                                        payload, metadata, now, prev, digest)
+                            prev = digest
+                            request_rows.append(row)
+                            existing[event_id] = row
+                        versions[stream] = version
+                        rows.extend(request_rows)
+                    plans.append(request_rows)
+                except JournalError as exc:
+                    plans.append(exc)
+            if rows:
+                cur.executemany(self._sql_insert, rows)
+                backend.before_commit(cur, position)
+            dbapi.commit()
+        except BaseException:
+            _rollback_quietly(dbapi)
+            raise
+        finally:
+            cur.close()
+        if rows:
+            self.commits += 1
+            self.appends += sum(1 for plan in plans if isinstance(plan, list))
+            self._on_commit(position)
+        return [
+            (None, plan) if isinstance(plan, JournalError) else ([to_event(r) for r in plan], None)
+            for plan in plans
+        ]
+
+    @staticmethod
+    def _check_recorded(request: AppendRequest, existing: dict[str, Row]) -> list[Row] | None:
+        """The recorded rows when every id is recorded, None when none is, else an error."""
+        ids = [e[0] for e in request.events]
+        recorded = [existing[i] for i in ids if i in existing]
+        if not recorded:
+            return None
+        if len(recorded) < len(ids):
+            known = [r[3] for r in recorded]
+            missing = [i for i in ids if i not in existing]
+            raise EventIdConflict(
+                f"append to stream {request.stream_id!r}: event ids {known} are recorded "
+                f"already but {missing} are not; retry with exactly the original events",
+                known,
+            )
+        elsewhere = [r[3] for r in recorded if r[1] != request.stream_id]
+        if elsewhere:
+            raise EventIdConflict(
+                f"append to stream {request.stream_id!r}: event ids {elsewhere} are recorded "
+                "in another stream",
+                elsewhere,
+            )
+        return recorded
+
+    def _stream_versions(self, cur: Any, streams: set[str]) -> dict[str, int]:
+        versions: dict[str, int] = {}
+        ordered = list(streams)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            chunk = ordered[start : start + _IN_CHUNK]
+            cur.execute(self._backend.sql(self._sql_versions.format(
+                self._backend.params(len(chunk)))), chunk)
+            versions.update(cur.fetchall())
+        return versions
+
+    def _rows_by_event_id(self, cur: Any, ids: list[str]) -> dict[str, Row]:
+        found: dict[str, Row] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            cur.execute(self._backend.sql(self._sql_by_id.format(
+                self._backend.params(len(chunk)))), chunk)
+            for row in cur.fetchall():
+                found[row[3]] = tuple(row)
+        return found
+
+
+def _rollback_quietly(dbapi: Any) -> None:
+    try:
+        dbapi.rollback()
+    except Exception:
+        log.debug("rollback after a failed append raised", exc_info=True)
+
+
+def _as_journal_error(exc: BaseException) -> BaseException:
+    """Database failures reach callers as JournalUnavailable; journal errors pass through."""
+    if isinstance(exc, JournalError):
+        return exc
+    return JournalUnavailable(f"the append was not committed: {exc}")

@@ -1,0 +1,147 @@
+"""Group commit: concurrent appends share transactions, yet each caller gets its own outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from journal import (
+    AsyncJournal,
+    EventIdConflict,
+    InvalidEvent,
+    Journal,
+    NewEvent,
+    WrongExpectedVersion,
+)
+from journal.writer import AppendRequest, ThreadWaiter
+from tests.journal.conftest import event
+
+
+def _queued(journal: Journal, stream: str, events: list[NewEvent],
+            expected: int | None) -> AppendRequest:
+    request = journal.prepare(stream, events, expected)
+    request.waiter = ThreadWaiter()
+    return request
+
+
+def test_one_batch_gives_each_request_its_own_outcome(journal: Journal) -> None:
+    journal.append("x", [NewEvent("A", {}, event_id="old-1")])
+    ok_x = _queued(journal, "x", [event(1), event(2)], 1)
+    stale_x = _queued(journal, "x", [event(3)], 1)  # x is at 3 after ok_x
+    ok_y = _queued(journal, "y", [event(4)], 0)
+    retry = _queued(journal, "x", [NewEvent("A", {}, event_id="old-1")], 0)
+    partial = _queued(journal, "x", [NewEvent("A", {}, event_id="old-1"), event(5)], None)
+    after_x = _queued(journal, "x", [event(6)], 3)
+    batch = [ok_x, stale_x, ok_y, retry, partial, after_x]
+    commits_before = journal.writer.commits
+
+    journal.writer._process(batch)
+
+    assert journal.writer.commits == commits_before + 1  # one transaction, one fsync
+    assert [e.version for e in _wait(ok_x)] == [2, 3]
+    with pytest.raises(WrongExpectedVersion, match="expected version 1, but the stream is at "
+                                                   "version 3"):
+        _wait(stale_x)
+    assert [(e.stream_id, e.version, e.position) for e in _wait(ok_y)] == [("y", 1, 4)]
+    assert [e.position for e in _wait(retry)] == [1]
+    with pytest.raises(EventIdConflict):
+        _wait(partial)
+    assert [(e.version, e.position) for e in _wait(after_x)] == [(4, 5)]
+    assert [e.position for e in journal.read_all()] == [1, 2, 3, 4, 5]
+    assert journal.verify().ok
+
+
+def test_same_event_id_in_two_requests_of_one_batch_is_written_once(journal: Journal) -> None:
+    first = _queued(journal, "s", [NewEvent("A", {}, event_id="dup")], 0)
+    second = _queued(journal, "s", [NewEvent("A", {}, event_id="dup")], 0)
+    journal.writer._process([first, second])
+    assert _wait(first) == _wait(second)
+    assert journal.head().position == 1
+
+
+def _wait(request: AppendRequest) -> list:  # type: ignore[type-arg]
+    assert request.waiter is not None
+    return request.waiter.wait()
+
+
+def test_concurrent_threads_each_get_their_own_events(journal: Journal) -> None:
+    threads, appends = 12, 15
+    results: dict[int, list[int]] = {}
+    conflicts: list[WrongExpectedVersion] = []
+    start = threading.Barrier(threads + 1)
+
+    def producer(index: int) -> None:
+        start.wait()
+        for n in range(appends):
+            recorded = journal.append(f"t-{index}", [event(n)], expected_version=n)
+            results.setdefault(index, []).extend(e.version for e in recorded)
+        try:
+            journal.append(f"t-{index}", [event(99)], expected_version=0)
+        except WrongExpectedVersion as exc:
+            conflicts.append(exc)
+
+    workers = [threading.Thread(target=producer, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    for worker in workers:
+        worker.join()
+
+    assert results == {i: list(range(1, appends + 1)) for i in range(threads)}
+    assert len(conflicts) == threads
+    assert [e.position for e in journal.read_all()] == list(range(1, threads * appends + 1))
+    assert journal.writer.appends == threads * appends
+    assert journal.writer.commits <= journal.writer.appends
+    assert journal.verify().ok
+
+
+async def test_concurrent_tasks_fail_alone(journal_url: str) -> None:
+    async with await AsyncJournal.open(journal_url) as journal:
+
+        async def producer(index: int) -> list[int]:
+            out: list[int] = []
+            for n in range(10):
+                recorded = await journal.append(f"a-{index}", [event(n)], expected_version=n)
+                out.extend(e.version for e in recorded)
+            return out
+
+        async def conflicting() -> None:
+            await journal.append("a-0", [event(0)], expected_version=0)
+
+        async def bad_payload() -> None:
+            await journal.append("a-1", [NewEvent("Bad", {"x": float("nan")})])
+
+        results = await asyncio.gather(
+            *(producer(i) for i in range(64)), conflicting(), bad_payload(),
+            return_exceptions=True,
+        )
+        assert results[:64] == [list(range(1, 11))] * 64
+        conflict, bad = results[64:]
+        # The conflicting task may run before or after a-0's first append.
+        assert isinstance(conflict, WrongExpectedVersion | type(None))
+        assert isinstance(bad, InvalidEvent)
+        head = await journal.head()
+        assert head.position == 640 + (1 if conflict is None else 0)
+        report = await journal.verify()
+        assert report.ok and report.events == head.position
+        assert journal.journal.writer.commits < journal.journal.writer.appends
+
+
+async def test_async_reads_match_sync_reads(journal_url: str) -> None:
+    async with await AsyncJournal.open(journal_url, read_batch_size=4) as journal:
+        written = await journal.append("s", [event(n) for n in range(10)])
+        assert await journal.read_stream("s", from_version=8) == written[8:]
+        assert [e async for e in journal.read_all(from_position=2, limit=5)] == written[2:7]
+        assert [e async for e in journal.read_all()] == written
+
+
+def test_closed_journal_refuses_appends(journal_url: str) -> None:
+    from journal import JournalClosed
+
+    journal = Journal.open(journal_url)
+    journal.append("s", [event(1)])
+    journal.close()
+    with pytest.raises(JournalClosed):
+        journal.append("s", [event(2)])
