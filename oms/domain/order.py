@@ -1,0 +1,354 @@
+"""The Order aggregate: one order's state, folded from its stream's events.
+
+`Order.fold(type, payload, recorded_at_ns)` mutates in place and is what projections call
+on replay (plain payload dicts, no validation: the journal holds data that was valid when
+written). `Order.apply(event)` is the pure form: it returns a new Order and leaves the old
+one untouched. Neither raises for lifecycle reasons: every move not in
+`oms.domain.transitions.TRANSITIONS` is handled on purpose and kept in `anomalies`:
+
+- ``duplicate_fill``: a deal ticket seen before on this order; the fill is dropped.
+- ``late_fill``: a deal after the order was canceled, expired, rejected or denied; it is
+  counted (the broker did trade) and the order becomes FILLED if the volume is complete.
+- ``overfill``: deals add up to more than the order's volume; counted, and a discrepancy.
+- ``unknown_order``: a deal or answer for a stream whose intent was never journaled.
+- ``illegal_transition``: any other event the table does not allow; ignored.
+
+Strings from payloads are kept as they are (``order.side == Side.BUY`` holds since the
+enums are string enums); `status` is always an `OrderStatus`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from oms.domain.enums import OPEN_STATUSES, OrderStatus
+from oms.domain.events import OrderEvent
+from oms.domain.transitions import (
+    ACCEPTED_T,
+    CANCEL_REJECTED_T,
+    CANCEL_REQUESTED_T,
+    CANCELED_T,
+    DENIED_T,
+    EXPIRED_T,
+    FILLED_T,
+    MODIFIED_T,
+    MODIFY_REJECTED_T,
+    MODIFY_REQUESTED_T,
+    OUTCOME_RESOLVED_T,
+    OUTCOME_UNKNOWN_T,
+    PARTIALLY_FILLED_T,
+    REJECTED_T,
+    RESOLUTION_STATUS,
+    SUBMITTED_T,
+    TRANSITIONS,
+)
+
+VOLUME_EPS = 1e-9
+"""Volumes closer than this are equal (MT5 volume steps are 1e-8 at the finest)."""
+
+_TERMS = (
+    "account",
+    "strategy",
+    "symbol",
+    "side",
+    "order_type",
+    "volume",
+    "price",
+    "stop_limit_price",
+    "sl",
+    "tp",
+    "time_in_force",
+    "expiry_ns",
+    "filling",
+    "deviation",
+    "magic",
+    "position_id",
+    "position_by_id",
+)
+_STATE = (
+    "status",
+    "broker_order_id",
+    "filled_volume",
+    "avg_fill_price",
+    "commission",
+    "fee",
+    "swap",
+    "pending_modify",
+    "pending_cancel",
+    "retcode",
+    "reason",
+    "denial",
+    "created_ns",
+    "updated_ns",
+    "events",
+)
+_S = OrderStatus
+_REFINED_BY_RESOLUTION = (_S.SUBMITTED, _S.UNKNOWN)
+_LATE_FILL_STATUSES = (_S.CANCELED, _S.EXPIRED, _S.REJECTED, _S.DENIED)
+
+
+class Order:
+    """State of one order; see the module docstring for how odd events are handled."""
+
+    __slots__ = ("anomalies", "client_order_id", "deal_tickets", *_TERMS, *_STATE)
+
+    account: str
+    strategy: str
+    symbol: str
+    side: str
+    order_type: str
+    volume: float
+    price: float | None
+    stop_limit_price: float | None
+    sl: float | None
+    tp: float | None
+    time_in_force: str
+    expiry_ns: int | None
+    filling: str
+    deviation: int
+    magic: int
+    position_id: int | None
+    position_by_id: int | None
+    status: OrderStatus
+    broker_order_id: int | None
+    filled_volume: float
+    avg_fill_price: float
+    commission: float
+    fee: float
+    swap: float
+    pending_modify: str | None
+    pending_cancel: str | None
+    retcode: int | None
+    reason: str | None
+    denial: dict[str, Any] | None
+    created_ns: int
+    updated_ns: int
+    events: int
+    deal_tickets: set[int]
+    anomalies: list[dict[str, Any]]
+
+    def __init__(self, client_order_id: str) -> None:
+        self.client_order_id = client_order_id
+        self.account = self.strategy = self.symbol = self.side = self.order_type = ""
+        self.time_in_force = self.filling = ""
+        self.volume = 0.0
+        self.price = self.stop_limit_price = self.sl = self.tp = None
+        self.expiry_ns = self.position_id = self.position_by_id = None
+        self.deviation = self.magic = 0
+        self.status = _S.NEW
+        self.broker_order_id = None
+        self.filled_volume = self.avg_fill_price = 0.0
+        self.commission = self.fee = self.swap = 0.0
+        self.pending_modify = self.pending_cancel = None
+        self.retcode = None
+        self.reason = None
+        self.denial = None
+        self.created_ns = self.updated_ns = self.events = 0
+        self.deal_tickets = set()
+        self.anomalies = []
+
+    @property
+    def remaining_volume(self) -> float:
+        """Volume still to fill (never negative)."""
+        rest = self.volume - self.filled_volume
+        return rest if rest > VOLUME_EPS else 0.0
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order may still trade."""
+        return self.status in OPEN_STATUSES
+
+    def fold(self, event_type: str, payload: dict[str, Any], recorded_at_ns: int = 0) -> None:
+        """Apply one event in place; never raises for lifecycle reasons."""
+        self.events += 1
+        self.updated_ns = recorded_at_ns
+        handler = _HANDLERS.get(event_type)
+        if handler is None:
+            self._anomaly("illegal_transition", event_type, detail="not an order event")
+            return
+        handler(self, event_type, payload, recorded_at_ns)
+
+    def apply(self, event: OrderEvent, recorded_at_ns: int = 0) -> Order:
+        """The pure form of `fold`: a new Order with the event applied."""
+        new = self.copy()
+        new.fold(event.TYPE, event.to_payload(), recorded_at_ns)
+        return new
+
+    def copy(self) -> Order:
+        """An independent copy."""
+        new = Order.__new__(Order)
+        for name in Order.__slots__:
+            setattr(new, name, getattr(self, name))
+        new.deal_tickets = set(self.deal_tickets)
+        new.anomalies = list(self.anomalies)
+        return new
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form for snapshots and state hashes (deal tickets sorted)."""
+        out: dict[str, Any] = {"client_order_id": self.client_order_id}
+        for name in _TERMS:
+            out[name] = getattr(self, name)
+        for name in _STATE:
+            out[name] = getattr(self, name)
+        out["status"] = self.status.value
+        out["deal_tickets"] = sorted(self.deal_tickets)
+        out["anomalies"] = self.anomalies
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Order:
+        """Inverse of `to_dict`."""
+        order = cls(data["client_order_id"])
+        for name in _TERMS:
+            setattr(order, name, data[name])
+        for name in _STATE:
+            setattr(order, name, data[name])
+        order.status = OrderStatus(data["status"])
+        order.deal_tickets = set(data["deal_tickets"])
+        order.anomalies = list(data["anomalies"])
+        return order
+
+    def _anomaly(self, kind: str, event_type: str, **detail: Any) -> None:
+        """Keep a record of an event the state machine did not take as is."""
+        self.anomalies.append(
+            {"kind": kind, "event_type": event_type, "status": self.status.value, **detail}
+        )
+
+
+def _illegal(order: Order, event_type: str) -> None:
+    """Record an event that is not a legal move and leave the state as it was."""
+    kind = "unknown_order" if order.status is _S.NEW else "illegal_transition"
+    order._anomaly(kind, event_type)
+
+
+def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = TRANSITIONS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
+    for name in _TERMS:
+        if name in p:
+            setattr(order, name, p[name])
+    order.created_ns = at
+    order.status = target
+    if event_type == DENIED_T:
+        order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
+        order.reason = p["reason"]
+
+
+def _on_status(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = TRANSITIONS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
+    if event_type == ACCEPTED_T:
+        order.broker_order_id = p["broker_order_id"]
+        order.retcode = p.get("retcode")
+    elif event_type == REJECTED_T:
+        order.retcode = p["retcode"]
+        order.reason = p["reason"]
+        if p.get("broker_order_id") is not None:
+            order.broker_order_id = p["broker_order_id"]
+    elif event_type == MODIFY_REQUESTED_T:
+        order.pending_modify = p["request_id"]
+    elif event_type == MODIFIED_T:
+        for name in ("price", "stop_limit_price", "expiry_ns"):
+            value = p.get(name)
+            if value is not None:
+                setattr(order, name, value)
+        for name in ("sl", "tp"):
+            value = p.get(name)
+            if value is not None:
+                setattr(order, name, value or None)  # 0.0 removes the level
+        order.pending_modify = None
+    elif event_type == MODIFY_REJECTED_T:
+        order.pending_modify = None
+        order.retcode = p["retcode"]
+    elif event_type == CANCEL_REQUESTED_T:
+        order.pending_cancel = p["request_id"]
+    elif event_type == CANCEL_REJECTED_T:
+        order.pending_cancel = None
+        order.retcode = p["retcode"]
+    elif event_type == OUTCOME_UNKNOWN_T:
+        order.reason = p["reason"]
+    elif event_type == OUTCOME_RESOLVED_T:
+        if p.get("broker_order_id") is not None:
+            order.broker_order_id = p["broker_order_id"]
+        if order.status in _REFINED_BY_RESOLUTION:
+            target = RESOLUTION_STATUS[p["resolution"]]
+            order.reason = p.get("reason") or p["resolution"]
+    elif event_type in (CANCELED_T, EXPIRED_T):
+        order.reason = p.get("reason", event_type)
+    order.status = target
+    if target not in OPEN_STATUSES:
+        order.pending_cancel = order.pending_modify = None
+
+
+def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    deal = p["deal_ticket"]
+    status = order.status
+    if deal in order.deal_tickets:
+        order._anomaly("duplicate_fill", event_type, deal_ticket=deal)
+        return
+    order.deal_tickets.add(deal)
+    volume = p["volume"]
+    filled = order.filled_volume + volume
+    if filled > 0:
+        weighted = order.avg_fill_price * order.filled_volume + p["price"] * volume
+        order.avg_fill_price = weighted / filled
+    order.filled_volume = filled
+    order.commission += p.get("commission", 0.0)
+    order.fee += p.get("fee", 0.0)
+    order.swap += p.get("swap", 0.0)
+    target = TRANSITIONS[status].get(event_type)
+    if filled > order.volume + VOLUME_EPS and status is not _S.NEW:
+        order._anomaly(
+            "overfill", event_type, deal_ticket=deal, volume=order.volume, filled_volume=filled
+        )
+        order.status = _S.FILLED
+    elif target is not None:
+        if event_type == FILLED_T or filled >= order.volume - VOLUME_EPS:
+            order.status = _S.FILLED
+        else:
+            order.status = target
+    elif status is _S.NEW:
+        order._anomaly("unknown_order", event_type, deal_ticket=deal)
+        if not order.symbol:
+            order.symbol = p["symbol"]
+            order.side = p["side"]
+    elif status in _LATE_FILL_STATUSES:
+        order._anomaly("late_fill", event_type, deal_ticket=deal, volume=volume)
+        if filled >= order.volume - VOLUME_EPS:
+            order.status = _S.FILLED
+    else:
+        _illegal(order, event_type)
+    if order.status not in OPEN_STATUSES:
+        order.pending_cancel = order.pending_modify = None
+
+
+_Handler = Callable[[Order, str, dict[str, Any], int], None]
+_HANDLERS: dict[str, _Handler] = {
+    SUBMITTED_T: _on_terms,
+    DENIED_T: _on_terms,
+    PARTIALLY_FILLED_T: _on_fill,
+    FILLED_T: _on_fill,
+    **{
+        t: _on_status
+        for t in (
+            ACCEPTED_T,
+            REJECTED_T,
+            MODIFY_REQUESTED_T,
+            MODIFIED_T,
+            MODIFY_REJECTED_T,
+            CANCEL_REQUESTED_T,
+            CANCELED_T,
+            CANCEL_REJECTED_T,
+            EXPIRED_T,
+            OUTCOME_UNKNOWN_T,
+            OUTCOME_RESOLVED_T,
+        )
+    },
+}
+ORDER_EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
+"""Event types an Order folds; projections route only these to it."""
