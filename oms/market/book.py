@@ -1,0 +1,291 @@
+"""Market-by-price (L2) order book: the state every feed, signal and simulator reads.
+
+Prices are integer ticks and sizes integers. The hot path (`update`) keeps one dict per side
+and the best price of each side cached, so reading the touch after every event costs two
+attribute reads; the best is recomputed only when the best level itself is deleted.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from oms.market.errors import MarketDataError
+from oms.market.sides import ASK, BID, side_name
+
+IssueKind = Literal["gap", "crossed", "locked", "uncrossed", "snapshot"]
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrityIssue:
+    """Something about the book that a consumer must not trust silently."""
+
+    kind: IssueKind
+    seq: int | None
+    best_bid: int | None
+    best_ask: int | None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FillEstimate:
+    """What sweeping the book for a quantity would cost, from the current displayed depth."""
+
+    side: int
+    quantity: int
+    filled: int
+    average_price: float | None
+    worst_price: int | None
+    levels: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether the displayed depth covers the whole quantity."""
+        return self.filled >= self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class LastTrade:
+    """The most recent print seen by the book."""
+
+    ts_ns: int
+    price: int
+    size: int
+    aggressor: int | None
+
+
+class L2Book:
+    """Aggregated depth per price with cached touch, integrity flags and derived measures."""
+
+    __slots__ = (
+        "asks",
+        "best_ask",
+        "best_bid",
+        "bids",
+        "crossed",
+        "issues",
+        "last_seq",
+        "last_trade",
+        "stale",
+    )
+
+    def __init__(self) -> None:
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self.best_bid: int | None = None
+        self.best_ask: int | None = None
+        self.crossed = False
+        self.stale = False
+        self.last_seq: int | None = None
+        self.issues: list[IntegrityIssue] = []
+        self.last_trade: LastTrade | None = None
+
+    # ---- hot path -------------------------------------------------------------------------
+
+    def update(self, side: int, price: int, size: int) -> None:
+        """Set a level's size, or delete it when size is 0; the touch stays current."""
+        if side == 0:
+            bids = self.bids
+            if size > 0:
+                bids[price] = size
+                bb = self.best_bid
+                if bb is None or price > bb:
+                    self.best_bid = price
+                    ba = self.best_ask
+                    if ba is not None and price >= ba:
+                        self.check_cross()
+            elif size == 0:
+                if bids.pop(price, None) is not None and price == self.best_bid:
+                    self.best_bid = max(bids) if bids else None
+                    if self.crossed:
+                        self.check_cross()
+            else:
+                raise MarketDataError(f"negative size {size} for bid level {price}")
+        elif side == 1:
+            asks = self.asks
+            if size > 0:
+                asks[price] = size
+                ba = self.best_ask
+                if ba is None or price < ba:
+                    self.best_ask = price
+                    bb = self.best_bid
+                    if bb is not None and price <= bb:
+                        self.check_cross()
+            elif size == 0:
+                if asks.pop(price, None) is not None and price == self.best_ask:
+                    self.best_ask = min(asks) if asks else None
+                    if self.crossed:
+                        self.check_cross()
+            else:
+                raise MarketDataError(f"negative size {size} for ask level {price}")
+        else:
+            raise MarketDataError(f"unknown book side {side!r} (0 bid, 1 ask)")
+
+    # ---- integrity ------------------------------------------------------------------------
+
+    def check_cross(self) -> None:
+        """Flag a crossed or locked touch when it appears, and note when it clears."""
+        bb, ba = self.best_bid, self.best_ask
+        now_crossed = bb is not None and ba is not None and bb >= ba
+        if now_crossed and not self.crossed:
+            kind: IssueKind = "locked" if bb == ba else "crossed"
+            self.issues.append(IntegrityIssue(kind, self.last_seq, bb, ba, f"bid {bb} ask {ba}"))
+        elif self.crossed and not now_crossed:
+            self.issues.append(IntegrityIssue("uncrossed", self.last_seq, bb, ba))
+        self.crossed = now_crossed
+
+    def update_seq(self, seq: int, side: int, price: int, size: int) -> None:
+        """Apply a sequenced update; a gap marks the book stale until the next snapshot."""
+        self.check_seq(seq)
+        self.update(side, price, size)
+
+    def check_seq(self, seq: int) -> None:
+        """Advance the sequence number, flagging a gap or a replayed message."""
+        last = self.last_seq
+        if last is not None and seq != last + 1:
+            if seq <= last:
+                raise MarketDataError(f"sequence went backwards: {seq} after {last}")
+            self.stale = True
+            self.issues.append(
+                IntegrityIssue(
+                    "gap", seq, self.best_bid, self.best_ask, f"expected {last + 1}, got {seq}"
+                )
+            )
+        self.last_seq = seq
+
+    def snapshot(
+        self,
+        bids: Iterable[tuple[int, int]],
+        asks: Iterable[tuple[int, int]],
+        seq: int | None = None,
+    ) -> None:
+        """Replace the whole book with a full picture; this is what clears staleness."""
+        new_bids = _levels(bids, "bid")
+        new_asks = _levels(asks, "ask")
+        self.bids, self.asks = new_bids, new_asks
+        self.best_bid = max(new_bids) if new_bids else None
+        self.best_ask = min(new_asks) if new_asks else None
+        if seq is not None:
+            self.last_seq = seq
+        was_stale = self.stale
+        self.stale = False
+        self.crossed = False
+        if was_stale:
+            self.issues.append(
+                IntegrityIssue("snapshot", seq, self.best_bid, self.best_ask, "stale cleared")
+            )
+        self.check_cross()
+
+    def clear(self) -> None:
+        """Empty both sides (a feed reset); sequence tracking is kept."""
+        self.bids = {}
+        self.asks = {}
+        self.best_bid = None
+        self.best_ask = None
+        if self.crossed:
+            self.check_cross()
+
+    def record_trade(self, ts_ns: int, price: int, size: int, aggressor: int | None) -> None:
+        """Remember the last print; trades on an L2 feed do not change levels by themselves."""
+        if size <= 0:
+            raise MarketDataError(f"trade size must be positive, got {size}")
+        self.last_trade = LastTrade(ts_ns, price, size, aggressor)
+
+    # ---- reads ------------------------------------------------------------------------------
+
+    @property
+    def spread(self) -> int | None:
+        """Ask minus bid in ticks, None when a side is empty."""
+        bb, ba = self.best_bid, self.best_ask
+        return None if bb is None or ba is None else ba - bb
+
+    @property
+    def mid(self) -> float | None:
+        """Midpoint of the touch in ticks."""
+        bb, ba = self.best_bid, self.best_ask
+        return None if bb is None or ba is None else (bb + ba) / 2
+
+    def size_at(self, side: int, price: int) -> int:
+        """Displayed size at a price, 0 when the level is absent."""
+        return (self.bids if side == BID else self.asks).get(price, 0)
+
+    def depth(self, side: int, n: int) -> list[tuple[int, int]]:
+        """The best n levels of one side, best first, as (price, size)."""
+        if side == BID:
+            prices = heapq.nlargest(n, self.bids)
+            return [(p, self.bids[p]) for p in prices]
+        if side == ASK:
+            prices = heapq.nsmallest(n, self.asks)
+            return [(p, self.asks[p]) for p in prices]
+        raise MarketDataError(f"unknown book side {side!r}")
+
+    def cumulative_depth(self, side: int, n: int) -> list[tuple[int, int]]:
+        """The best n levels with running total size, as (price, cumulative size)."""
+        total = 0
+        out: list[tuple[int, int]] = []
+        for price, size in self.depth(side, n):
+            total += size
+            out.append((price, total))
+        return out
+
+    def imbalance(self, n: int = 1) -> float | None:
+        """(bid - ask) / (bid + ask) volume over the top n levels, in [-1, 1]."""
+        bid_vol = sum(s for _, s in self.depth(BID, n))
+        ask_vol = sum(s for _, s in self.depth(ASK, n))
+        total = bid_vol + ask_vol
+        return None if total == 0 else (bid_vol - ask_vol) / total
+
+    def weighted_mid(self) -> float | None:
+        """Stoikov's weighted mid: the touch weighted by the opposite queue, I*ask + (1-I)*bid."""
+        bb, ba = self.best_bid, self.best_ask
+        if bb is None or ba is None:
+            return None
+        qb, qa = self.bids[bb], self.asks[ba]
+        weight = qb / (qb + qa)
+        return weight * ba + (1.0 - weight) * bb
+
+    def fill_estimate(self, side: int, quantity: int) -> FillEstimate:
+        """Average and worst price for an aggressor on `side` taking `quantity` from the book."""
+        if quantity <= 0:
+            raise MarketDataError(f"quantity must be positive, got {quantity}")
+        if side == BID:
+            book, prices = self.asks, sorted(self.asks)
+        elif side == ASK:
+            book, prices = self.bids, sorted(self.bids, reverse=True)
+        else:
+            raise MarketDataError(f"unknown book side {side!r}")
+        remaining, notional, worst, levels = quantity, 0, None, 0
+        for price in prices:
+            if remaining == 0:
+                break
+            take = min(remaining, book[price])
+            notional += take * price
+            remaining -= take
+            worst = price
+            levels += 1
+        filled = quantity - remaining
+        avg = notional / filled if filled else None
+        return FillEstimate(side, quantity, filled, avg, worst, levels)
+
+    def __repr__(self) -> str:
+        return (
+            f"L2Book(bid={self.best_bid}, ask={self.best_ask}, levels={len(self.bids)}/"
+            f"{len(self.asks)}, stale={self.stale}, crossed={self.crossed})"
+        )
+
+
+def _levels(pairs: Iterable[tuple[int, int]], label: str) -> dict[int, int]:
+    """Validate snapshot levels: positive sizes, no price twice."""
+    out: dict[int, int] = {}
+    for price, size in pairs:
+        if size <= 0:
+            raise MarketDataError(f"snapshot {label} level {price} has size {size}; must be > 0")
+        if price in out:
+            raise MarketDataError(f"snapshot {label} level {price} appears twice")
+        out[price] = size
+    return out
+
+
+__all__ = ["FillEstimate", "IntegrityIssue", "L2Book", "LastTrade", "side_name"]
