@@ -1,1 +1,1 @@
-"""Brokers: the port the engine depends on, the MT5 adapter and the simulated terminal."""
+"""Broker side of the OMS: the MetaTrader 5 adapter and the simulated terminal it can drive."""

@@ -1,0 +1,129 @@
+"""The simulated market: one L2 book per symbol, a clock that only moves when told to.
+
+Tests and backtests drive it explicitly (`step`, `advance`), so nothing depends on the wall
+clock. After every update the trade server is told which symbols moved, so resting orders,
+stops and expirations react in the same call.
+"""
+
+from __future__ import annotations
+
+import calendar
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from oms.broker.sim.book import L2Book
+from oms.broker.sim.feed import Feed, Snapshot, snapshot_line
+from oms.broker.sim.symbols import SymbolSpec
+from oms.errors import OmsError
+
+DEFAULT_START_MSC = calendar.timegm((2026, 1, 5, 9, 0, 0)) * 1000  # a Monday, 09:00 UTC
+DAY_MSC = 86_400_000
+
+
+class Market:
+    """Books, last update times and the simulated clock (milliseconds since the epoch, UTC)."""
+
+    def __init__(
+        self,
+        specs: Sequence[SymbolSpec],
+        feed: Feed,
+        lock: threading.RLock,
+        start_msc: int = DEFAULT_START_MSC,
+        step_msc: int = 100,
+        weekend_closed: bool = False,
+    ) -> None:
+        self.specs: dict[str, SymbolSpec] = {s.name: s for s in specs}
+        self.books: dict[str, L2Book] = {s.name: L2Book() for s in specs}
+        self.updated_msc: dict[str, int] = dict.fromkeys(self.specs, start_msc)
+        self.time_msc = start_msc
+        self.step_msc = step_msc
+        self.weekend_closed = weekend_closed
+        self._closed: set[str] = set()
+        self._feed = feed
+        self._lock = lock
+        self._listener: Callable[[Sequence[str]], None] | None = None
+        self._recording: TextIO | None = None
+        self._apply(feed.start(specs, start_msc))
+
+    def listen(self, listener: Callable[[Sequence[str]], None]) -> None:
+        """Call `listener(symbols)` after each update, under the terminal's lock."""
+        self._listener = listener
+
+    def step(self, n: int = 1) -> None:
+        """Advance the clock by `n` feed steps, updating the books and reacting after each."""
+        with self._lock:
+            for _ in range(n):
+                self.time_msc += self.step_msc
+                self._update(self._feed.step(self.time_msc))
+
+    def advance(self, seconds: float) -> None:
+        """Jump the clock forward (e.g. past midnight for DAY orders), then take one feed step."""
+        if seconds < 0:
+            raise OmsError(f"the simulated clock only moves forward, not by {seconds} s")
+        with self._lock:
+            self.time_msc += round(seconds * 1000)
+            self._update(self._feed.step(self.time_msc))
+
+    def set_open(self, symbol: str, is_open: bool) -> None:
+        """Open or close trading in one symbol (closed: order_send gives 10018)."""
+        with self._lock:
+            self.spec(symbol)
+            if is_open:
+                self._closed.discard(symbol)
+            else:
+                self._closed.add(symbol)
+
+    def is_open(self, symbol: str) -> bool:
+        """Whether the symbol trades now."""
+        if symbol in self._closed:
+            return False
+        if self.weekend_closed:
+            weekday = (self.time_msc // DAY_MSC + 3) % 7  # 1970-01-01 was a Thursday
+            return weekday < 5
+        return True
+
+    def spec(self, symbol: str) -> SymbolSpec:
+        """The specification of a known symbol."""
+        try:
+            return self.specs[symbol]
+        except KeyError:
+            raise OmsError(f"unknown symbol {symbol!r}; known: {sorted(self.specs)}") from None
+
+    def set_book(
+        self, symbol: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]]
+    ) -> None:
+        """Install a hand-made book (ticks, steps; best first) and let orders react to it."""
+        with self._lock:
+            self.spec(symbol)
+            self._update([Snapshot(self.time_msc, symbol, bids, asks)])
+
+    def record(self, path: str | Path | None) -> None:
+        """Append every snapshot from now on to a JSON-lines file (None stops recording)."""
+        with self._lock:
+            if self._recording is not None:
+                self._recording.close()
+                self._recording = None
+            if path is not None:
+                self._recording = Path(path).open("a")  # noqa: SIM115 - kept open while recording
+
+    def _apply(self, snaps: list[Snapshot]) -> list[str]:
+        moved = []
+        for snap in snaps:
+            book = self.books.get(snap.symbol)
+            if book is None:
+                continue
+            book.replace(snap.bids, snap.asks)
+            if snap.time_msc > self.time_msc:
+                self.time_msc = snap.time_msc
+            self.updated_msc[snap.symbol] = max(snap.time_msc, self.time_msc)
+            moved.append(snap.symbol)
+            if self._recording is not None:
+                self._recording.write(snapshot_line(snap, self.specs[snap.symbol]) + "\n")
+        return moved
+
+    def _update(self, snaps: list[Snapshot]) -> None:
+        moved = self._apply(snaps)
+        if self._listener is not None:
+            self._listener(moved)

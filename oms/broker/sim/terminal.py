@@ -1,0 +1,688 @@
+"""The simulated MetaTrader 5 terminal: the MetaTrader5 module's surface over the sim server.
+
+Same function names and argument rules (positional-only and keyword-only where the real
+module has them), same constants, same records, `None` plus `last_error()` on failure. One
+lock guards all state, so the adapter's worker thread and an RPyC server's threads can share
+one terminal.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from oms.broker.sim.constants import RETCODE_COMMENTS, C, Mt5Constants
+from oms.broker.sim.faults import Faults
+from oms.broker.sim.feed import Feed, ReplayFeed, SyntheticFeed
+from oms.broker.sim.latency import Latency
+from oms.broker.sim.market import DEFAULT_START_MSC, Market
+from oms.broker.sim.records import (
+    AccountInfo,
+    BookInfo,
+    OrderCheckResult,
+    OrderSendResult,
+    SymbolInfo,
+    Tick,
+    TradeDeal,
+    TradeOrder,
+    TradePosition,
+    TradeRequest,
+    field_names,
+)
+from oms.broker.sim.server import AccountSettings, Outcome, TradeServer
+from oms.broker.sim.state import OrderState
+from oms.broker.sim.symbols import SymbolSpec, default_symbols
+from oms.broker.sim.validation import InvalidRequest, validate_request
+from oms.errors import OmsError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+BUILD = 4755
+OK = (C.RES_S_OK, "Success")
+NO_IPC = (C.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
+IPC_TIMEOUT = (C.RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
+INVALID_ARGS = (C.RES_E_INVALID_PARAMS, "Invalid arguments")
+NOT_FOUND = (C.RES_E_NOT_FOUND, "Terminal: Not found")
+MARGIN_MODES = {
+    "hedging": C.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
+    "netting": C.ACCOUNT_MARGIN_MODE_RETAIL_NETTING,
+}
+
+
+def _api(failure: Any = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Wrap a module function: latency, the lock, the IPC check, last_error reset to Success."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            self: SimulatedTerminal = args[0]  # type: ignore[assignment]
+            if self._latency is not None:
+                time.sleep(self._latency())
+            with self._lock:
+                if self.faults.ipc_down or self.faults.needs_initialize or not self._initialized:
+                    self._error = NO_IPC
+                    return failure  # type: ignore[no-any-return]
+                self._error = OK
+                return fn(*args, **kwargs)
+
+        return call
+
+    return wrap
+
+
+def _seconds(value: object) -> float:
+    """Epoch seconds from an int/float or anything with `.timestamp()` (build UTC datetimes)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    stamp = getattr(value, "timestamp", None)
+    if callable(stamp):
+        return float(stamp())
+    raise TypeError(value)
+
+
+def group_matches(group: str | None, name: str) -> bool:
+    """MT5 group filter: comma-separated wildcards, `!` excludes (`"*USD*,!EUR*"`)."""
+    if not group:
+        return True
+    include = False
+    positives = 0
+    for raw in group.split(","):
+        pattern = raw.strip()
+        if pattern.startswith("!"):
+            if fnmatch.fnmatchcase(name, pattern[1:]):
+                return False
+            continue
+        positives += 1
+        include = include or fnmatch.fnmatchcase(name, pattern)
+    return include or positives == 0
+
+
+class SimulatedTerminal(Mt5Constants):
+    """`mt5 = SimulatedTerminal(seed=1, margin_mode="hedging"); mt5.initialize()` then trade as
+    with the MetaTrader5 module. `mt5.market` drives prices and the clock; `mt5.faults` breaks
+    things on purpose."""
+
+    def __init__(
+        self,
+        seed: int = 1,
+        margin_mode: str = "hedging",
+        *,
+        symbols: Sequence[SymbolSpec] | None = None,
+        feed: Feed | None = None,
+        replay: str | Path | None = None,
+        balance: float = 100_000.0,
+        leverage: int = 100,
+        commission_per_lot: float = 0.0,
+        currency: str = "USD",
+        login: int = 5_000_001,
+        password: str | None = None,
+        server: str = "OMS-Simulated",
+        latency: Latency | None = None,
+        start_msc: int = DEFAULT_START_MSC,
+        step_msc: int = 100,
+        weekend_closed: bool = False,
+    ) -> None:
+        if margin_mode not in MARGIN_MODES:
+            raise OmsError(f"margin_mode must be 'hedging' or 'netting', not {margin_mode!r}")
+        if leverage <= 0:
+            raise OmsError(f"leverage must be positive, not {leverage}")
+        self._lock = threading.RLock()
+        specs = tuple(symbols) if symbols is not None else default_symbols()
+        if feed is None:
+            feed = ReplayFeed(replay) if replay is not None else SyntheticFeed(seed)
+        self.market = Market(specs, feed, self._lock, start_msc, step_msc, weekend_closed)
+        self._margin_mode = MARGIN_MODES[margin_mode]
+        self._server = TradeServer(
+            self.market,
+            AccountSettings(
+                login,
+                margin_mode == "hedging",
+                leverage,
+                currency,
+                commission_per_lot,
+                "Simulated Trader",
+                server,
+                "OMS Simulated Broker",
+            ),
+            balance,
+        )
+        self._password = password
+        self._latency = latency
+        self._initialized = False
+        self._error: tuple[int, str] = OK
+        self._request_id = 0
+        self._selected: dict[str, bool] = dict.fromkeys(self.market.specs, True)
+        self._books: set[str] = set()
+        self._symbol_templates: dict[str, list[Any]] = {}
+        self.faults = Faults(self._lock, self._server, self._result)
+
+    # ------------------------------------------------------------------ connection
+    def initialize(
+        self,
+        path: str | None = None,
+        *,
+        login: int | None = None,
+        password: str | None = None,
+        server: str | None = None,
+        timeout: int = 60000,
+        portable: bool = False,
+    ) -> bool:
+        """Connect to the (simulated) terminal; a wrong login or password fails with -6."""
+        with self._lock:
+            if self.faults.ipc_down:
+                self._error = (
+                    C.RES_E_INTERNAL_FAIL_INIT,
+                    "IPC initialize failed, terminal not found",
+                )
+                return False
+            if not self._credentials_ok(login, password, server):
+                self._error = (C.RES_E_AUTH_FAILED, "Terminal: Authorization failed")
+                return False
+            self._initialized = True
+            self.faults.needs_initialize = False
+            self._error = OK
+            return True
+
+    def _credentials_ok(self, login: int | None, password: str | None, server: str | None) -> bool:
+        acct = self._server.account
+        if login is not None and login != acct.login:
+            return False
+        if server is not None and server != acct.server:
+            return False
+        return not (
+            self._password is not None and password is not None and password != self._password
+        )
+
+    @_api(False)
+    def login(
+        self,
+        login: int,
+        password: str | None = None,
+        server: str | None = None,
+        timeout: int = 60000,
+    ) -> bool:
+        """Log in to the simulated account (only its own login, server and password pass)."""
+        if not self._credentials_ok(login, password, server):
+            self._error = (C.RES_E_AUTH_FAILED, "Terminal: Authorization failed")
+            return False
+        return True
+
+    def shutdown(self) -> None:
+        """Close the connection; calls fail with -10004 until initialize()."""
+        with self._lock:
+            self._initialized = False
+            self._error = OK
+
+    def last_error(self) -> tuple[int, str]:
+        """(code, message) of the last call; (1, 'Success') after a successful one."""
+        return self._error
+
+    @_api()
+    def version(self) -> tuple[int, int, str]:
+        """(terminal version, build, build date)."""
+        return (500, BUILD, "31 Jan 2025")
+
+    # ------------------------------------------------------------------- account
+    @_api()
+    def account_info(self) -> AccountInfo:
+        """Balance, equity, margin and the account's fixed properties."""
+        srv = self._server
+        acct = srv.account
+        profit = round(srv.floating(), 2)
+        equity = round(srv.balance + profit, 2)
+        margin = round(srv.margin(), 2)
+        level = round(equity / margin * 100, 2) if margin else 0.0
+        return AccountInfo(
+            (
+                acct.login,
+                C.ACCOUNT_TRADE_MODE_DEMO,
+                acct.leverage,
+                200,
+                C.ACCOUNT_STOPOUT_MODE_PERCENT,
+                True,
+                True,
+                self._margin_mode,
+                2,
+                False,
+                round(srv.balance, 2),
+                0.0,
+                profit,
+                equity,
+                margin,
+                round(equity - margin, 2),
+                level,
+                50.0,
+                30.0,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                acct.name,
+                acct.server,
+                acct.currency,
+                acct.company,
+            )
+        )
+
+    @_api()
+    def terminal_info(self) -> Any:
+        """Terminal state; `connected` is False while the trade server is unreachable."""
+        from oms.broker.sim.records import TerminalInfo
+
+        return TerminalInfo(
+            (
+                False,
+                False,
+                not self.faults.server_down,
+                False,
+                self.faults.algo_trading,
+                False,
+                False,
+                False,
+                False,
+                False,
+                BUILD,
+                100000,
+                1252,
+                0 if self.faults.server_down else 1500,
+                0.0,
+                0.0,
+                "OMS Simulated Broker",
+                "MetaTrader 5",
+                "English",
+                "sim://terminal",
+                "sim://terminal",
+                "sim://common",
+            )
+        )
+
+    # ------------------------------------------------------------------- symbols
+    def _symbol_record(self, spec: SymbolSpec) -> SymbolInfo:
+        template = self._symbol_templates.get(spec.name)
+        if template is None:
+            template = self._symbol_template(spec)
+            self._symbol_templates[spec.name] = template
+        values = list(template)
+        bid, ask = self._server.quote(spec)
+        updated = self.market.updated_msc[spec.name]
+        selected = self._selected[spec.name]
+        idx = _SYMBOL_INDEX
+        values[idx["select"]] = values[idx["visible"]] = selected
+        values[idx["time"]] = updated // 1000
+        values[idx["spread"]] = round((ask - bid) / spec.point) if bid and ask else 0
+        for name, value in (
+            ("bid", bid),
+            ("bidhigh", bid),
+            ("bidlow", bid),
+            ("ask", ask),
+            ("askhigh", ask),
+            ("asklow", ask),
+            ("session_open", bid),
+            ("session_close", bid),
+        ):
+            values[idx[name]] = value
+        return SymbolInfo(values)
+
+    def _symbol_template(self, spec: SymbolSpec) -> list[Any]:
+        known: dict[str, Any] = {
+            "custom": False,
+            "chart_mode": 0,
+            "select": True,
+            "visible": True,
+            "digits": spec.digits,
+            "spread_float": True,
+            "ticks_bookdepth": spec.book_depth,
+            "trade_calc_mode": spec.calc_mode,
+            "trade_mode": spec.trade_mode,
+            "trade_stops_level": spec.stops_level,
+            "trade_freeze_level": spec.freeze_level,
+            "trade_exemode": spec.trade_exemode,
+            "swap_mode": 1,
+            "swap_rollover3days": 3,
+            "margin_hedged_use_leg": False,
+            "expiration_mode": spec.expiration_mode,
+            "filling_mode": spec.filling_mode,
+            "order_mode": spec.order_mode,
+            "point": spec.point,
+            "trade_tick_value": spec.tick_value(),
+            "trade_tick_value_profit": spec.tick_value(),
+            "trade_tick_value_loss": spec.tick_value(),
+            "trade_tick_size": spec.tick_size,
+            "trade_contract_size": spec.contract_size,
+            "volume_min": spec.volume_min,
+            "volume_max": spec.volume_max,
+            "volume_step": spec.volume_step,
+            "volume_limit": spec.volume_limit,
+            "margin_hedged": spec.contract_size,
+            "currency_base": spec.currency_base,
+            "currency_profit": spec.currency_profit,
+            "currency_margin": spec.currency_margin,
+            "description": spec.description,
+            "name": spec.name,
+            "path": spec.path,
+        }
+        values: list[Any] = []
+        for name in field_names(SymbolInfo):
+            if name in known:
+                values.append(known[name])
+            else:
+                values.append(_SYMBOL_DEFAULTS[name])
+        return values
+
+    @_api()
+    def symbols_total(self) -> int:
+        """Number of symbols the server offers."""
+        return len(self.market.specs)
+
+    @_api()
+    def symbols_get(self, group: str | None = None) -> tuple[SymbolInfo, ...]:
+        """All symbols, or those matching a group filter."""
+        return tuple(
+            self._symbol_record(s)
+            for s in self.market.specs.values()
+            if group_matches(group, s.name)
+        )
+
+    @_api()
+    def symbol_info(self, symbol: str, /) -> SymbolInfo | None:
+        """Specification and prices of one symbol."""
+        spec = self.market.specs.get(symbol)
+        if spec is None:
+            self._error = NOT_FOUND
+            return None
+        return self._symbol_record(spec)
+
+    @_api()
+    def symbol_info_tick(self, symbol: str, /) -> Tick | None:
+        """Last bid/ask of one symbol."""
+        spec = self.market.specs.get(symbol)
+        if spec is None:
+            self._error = NOT_FOUND
+            return None
+        bid, ask = self._server.quote(spec)
+        msc = self.market.updated_msc[symbol]
+        flags = C.TICK_FLAG_BID | C.TICK_FLAG_ASK
+        return Tick((msc // 1000, bid, ask, 0.0, 0, msc, flags, 0.0))
+
+    @_api(False)
+    def symbol_select(self, symbol: str, enable: bool = True, /) -> bool:
+        """Show or hide a symbol in Market Watch."""
+        if symbol not in self.market.specs:
+            self._error = NOT_FOUND
+            return False
+        self._selected[symbol] = bool(enable)
+        return True
+
+    @_api(False)
+    def market_book_add(self, symbol: str, /) -> bool:
+        """Subscribe to a symbol's depth of market."""
+        if symbol not in self.market.specs:
+            self._error = NOT_FOUND
+            return False
+        self._books.add(symbol)
+        return True
+
+    @_api(False)
+    def market_book_release(self, symbol: str, /) -> bool:
+        """Unsubscribe from a symbol's depth of market."""
+        if symbol not in self._books:
+            self._error = NOT_FOUND
+            return False
+        self._books.discard(symbol)
+        return True
+
+    @_api()
+    def market_book_get(self, symbol: str, /) -> tuple[BookInfo, ...] | None:
+        """Depth of market: asks from the highest price down, then bids from the highest down."""
+        if symbol not in self._books:
+            self._error = NOT_FOUND
+            return None
+        spec = self.market.specs[symbol]
+        tick, step, digits = spec.tick_size, spec.volume_step, spec.digits
+        bids, asks = self.market.books[symbol].depth()
+        out = []
+        for side, levels in ((C.BOOK_TYPE_SELL, reversed(asks)), (C.BOOK_TYPE_BUY, bids)):
+            for px, qty in levels:
+                lots = round(qty * step, 8)
+                out.append(BookInfo((side, round(px * tick, digits), round(lots), lots)))
+        return tuple(out)
+
+    # ------------------------------------------------------------ orders/positions
+    @_api()
+    def orders_total(self) -> int:
+        """Number of working orders."""
+        return len(self._server.orders)
+
+    @_api()
+    def orders_get(
+        self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+    ) -> tuple[TradeOrder, ...]:
+        """Working orders, filtered by symbol, group or ticket (keyword arguments only)."""
+        orders: list[OrderState] = list(self._server.orders.values())
+        if ticket is not None:
+            orders = [o for o in orders if o.ticket == ticket]
+        if symbol is not None:
+            orders = [o for o in orders if o.spec.name == symbol]
+        if group is not None:
+            orders = [o for o in orders if group_matches(group, o.spec.name)]
+        return self._server.order_records(orders)
+
+    @_api()
+    def positions_total(self) -> int:
+        """Number of open positions."""
+        return len(self._server.positions)
+
+    @_api()
+    def positions_get(
+        self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+    ) -> tuple[TradePosition, ...]:
+        """Open positions, filtered by symbol, group or ticket (keyword arguments only)."""
+        positions = sorted(
+            self._server.positions.values(), key=lambda p: (p.time_msc, p.identifier)
+        )
+        if ticket is not None:
+            positions = [p for p in positions if p.ticket == ticket]
+        if symbol is not None:
+            positions = [p for p in positions if p.spec.name == symbol]
+        if group is not None:
+            positions = [p for p in positions if group_matches(group, p.spec.name)]
+        return self._server.position_records(positions)
+
+    def _range_msc(self, date_from: object, date_to: object) -> tuple[int, int] | None:
+        try:
+            start, end = _seconds(date_from), _seconds(date_to)
+        except TypeError:
+            self._error = INVALID_ARGS
+            return None
+        return round(start * 1000), round(end * 1000) + 999
+
+    @_api()
+    def history_orders_total(self, date_from: object, date_to: object) -> int | None:
+        """Number of finished orders whose time_done lies in the range."""
+        rng = self._range_msc(date_from, date_to)
+        return None if rng is None else len(self._server.history_between(*rng))
+
+    @_api()
+    def history_orders_get(
+        self,
+        date_from: object = None,
+        date_to: object = None,
+        group: str | None = None,
+        ticket: int | None = None,
+        position: int | None = None,
+    ) -> tuple[TradeOrder, ...] | None:
+        """Finished orders by time range (on time_done, unverified live), ticket or position."""
+        srv = self._server
+        if ticket is not None:
+            order = srv.history.get(ticket)
+            return srv.order_records([order] if order is not None else [])
+        if position is not None:
+            return srv.order_records(srv.history_of_position(position))
+        if date_from is None or date_to is None:
+            self._error = INVALID_ARGS
+            return None
+        rng = self._range_msc(date_from, date_to)
+        if rng is None:
+            return None
+        orders = srv.history_between(*rng)
+        if group is not None:
+            orders = [o for o in orders if group_matches(group, o.spec.name)]
+        return srv.order_records(orders)
+
+    @_api()
+    def history_deals_total(self, date_from: object, date_to: object) -> int | None:
+        """Number of deals in the time range."""
+        rng = self._range_msc(date_from, date_to)
+        return None if rng is None else len(self._server.deals_between(*rng))
+
+    @_api()
+    def history_deals_get(
+        self,
+        date_from: object = None,
+        date_to: object = None,
+        group: str | None = None,
+        ticket: int | None = None,
+        position: int | None = None,
+    ) -> tuple[TradeDeal, ...] | None:
+        """Deals by time range, by ORDER ticket (`ticket=`) or by position id (`position=`)."""
+        srv = self._server
+        if ticket is not None:
+            return tuple(srv.deals_of_order(ticket))
+        if position is not None:
+            return tuple(srv.deals_of_position(position))
+        if date_from is None or date_to is None:
+            self._error = INVALID_ARGS
+            return None
+        rng = self._range_msc(date_from, date_to)
+        if rng is None:
+            return None
+        deals = srv.deals_between(*rng)
+        if group is not None:
+            deals = [d for d in deals if group_matches(group, d.symbol)]
+        return tuple(deals)
+
+    # -------------------------------------------------------------------- trading
+    def _result(self, outcome: Outcome, req: TradeRequest) -> OrderSendResult:
+        self._request_id += 1
+        retcode = outcome.retcode
+        return OrderSendResult(
+            (
+                retcode,
+                outcome.deal,
+                outcome.order,
+                outcome.volume,
+                outcome.price,
+                outcome.bid,
+                outcome.ask,
+                RETCODE_COMMENTS.get(retcode, "Request rejected"),
+                self._request_id,
+                0,
+                req,
+            )
+        )
+
+    def _gate(self, req: TradeRequest) -> Outcome | None:
+        """Refusals that happen before the trade server sees the request."""
+        faults = self.faults
+        if not faults.algo_trading:
+            return Outcome(C.TRADE_RETCODE_CLIENT_DISABLES_AT)
+        if faults.server_down:
+            return Outcome(C.TRADE_RETCODE_CONNECTION)
+        if faults.rejects:
+            return Outcome(faults.rejects.pop(0))
+        return None
+
+    @_api()
+    def order_send(self, request: dict[str, Any], /) -> OrderSendResult | None:
+        """Send a trade request; None with (-2, 'Invalid "<field>" argument') on a bad field."""
+        try:
+            req = validate_request(request)
+        except InvalidRequest as exc:
+            self._error = (C.RES_E_INVALID_PARAMS, exc.message)
+            return None
+        outcome = self._gate(req) or self._server.send(req)
+        result = self._result(outcome, req)
+        if self.faults.drop_acks:
+            self.faults.drop_acks -= 1
+            self._error = IPC_TIMEOUT
+            return None
+        return result
+
+    @_api()
+    def order_check(self, request: dict[str, Any], /) -> OrderCheckResult | None:
+        """Check a request without sending it: retcode 0 and 'Done' when it would pass."""
+        try:
+            req = validate_request(request)
+        except InvalidRequest as exc:
+            self._error = (C.RES_E_INVALID_PARAMS, exc.message)
+            return None
+        srv = self._server
+        outcome = self._gate(req) or srv.send(req, dry_run=True)
+        profit = srv.floating()
+        equity = srv.balance + profit
+        margin = srv.margin()
+        spec = srv.market.specs.get(req.symbol)
+        if (
+            outcome.retcode == 0
+            and spec is not None
+            and req.action in (C.TRADE_ACTION_DEAL, C.TRADE_ACTION_PENDING)
+        ):
+            steps = round(req.volume / spec.volume_step)
+            margin += max(0.0, srv._margin_increase(spec, req.type % 2 == 0, steps, req.position))
+        level = equity / margin * 100 if margin else 0.0
+        comment = "Done" if outcome.retcode == 0 else RETCODE_COMMENTS.get(outcome.retcode, "")
+        return OrderCheckResult(
+            (
+                outcome.retcode,
+                round(srv.balance, 2),
+                round(equity, 2),
+                round(profit, 2),
+                round(margin, 2),
+                round(equity - margin, 2),
+                round(level, 2),
+                comment,
+                req,
+            )
+        )
+
+    @_api()
+    def order_calc_margin(
+        self, action: int, symbol: str, volume: float, price: float, /
+    ) -> float | None:
+        """Margin of a buy or sell of `volume` lots at `price`, in account currency."""
+        spec = self.market.specs.get(symbol)
+        if spec is None or action not in (C.ORDER_TYPE_BUY, C.ORDER_TYPE_SELL) or volume <= 0:
+            self._error = INVALID_ARGS
+            return None
+        return round(self._server.margin_for(spec, volume, price), 2)
+
+    @_api()
+    def order_calc_profit(
+        self, action: int, symbol: str, volume: float, price_open: float, price_close: float, /
+    ) -> float | None:
+        """Profit of a buy or sell opened and closed at the given prices, in account currency."""
+        spec = self.market.specs.get(symbol)
+        if spec is None or action not in (C.ORDER_TYPE_BUY, C.ORDER_TYPE_SELL) or volume <= 0:
+            self._error = INVALID_ARGS
+            return None
+        buy = action == C.ORDER_TYPE_BUY
+        return round(self._server.profit_for(spec, buy, volume, price_open, price_close), 2)
+
+
+_SYMBOL_INDEX = {name: i for i, name in enumerate(field_names(SymbolInfo))}
+
+
+def _default_for(annotation: str) -> Any:
+    return {"bool": False, "int": 0, "float": 0.0, "str": ""}[annotation]
+
+
+_SYMBOL_DEFAULTS = {
+    name: _default_for(str(SymbolInfo.__annotations__[name])) for name in field_names(SymbolInfo)
+}
