@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///oms.db"
@@ -13,3 +17,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMS_", extra="forbid")
 
     database_url: str = DEFAULT_DATABASE_URL
+
+    # MetaTrader 5 terminal (the adapter in oms/broker/mt5). The password comes from
+    # OMS_MT5_PASSWORD or the file named by OMS_MT5_PASSWORD_FILE; it is never logged.
+    mt5_backend: Literal["sim", "native", "mt5linux"] = "sim"
+    mt5_terminal_path: str | None = None
+    mt5_login: int | None = None
+    mt5_server: str | None = None
+    mt5_password: SecretStr | None = None
+    mt5_password_file: Path | None = None
+    mt5linux_host: str = "127.0.0.1"
+    mt5linux_port: int = 18812
+    mt5_connect_timeout_ms: int = 60_000
+    mt5_call_timeout_s: float = 10.0
+    mt5_requote_attempts: int = 3
+    mt5_deviation_points: int = 20
+    mt5_sim_seed: int = 1
+    mt5_sim_margin_mode: Literal["hedging", "netting"] = "hedging"

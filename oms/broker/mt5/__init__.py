@@ -1,0 +1,1 @@
+"""The MT5 adapter: requests, result mapping, lookups and polling over any MT5-like terminal."""

@@ -1,0 +1,144 @@
+"""MetaTrader5 module constants the adapter needs, as plain ints (values from the module)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+ACTION_DEAL: Final = 1
+ACTION_PENDING: Final = 5
+ACTION_SLTP: Final = 6
+ACTION_MODIFY: Final = 7
+ACTION_REMOVE: Final = 8
+ACTION_CLOSE_BY: Final = 10
+
+ORDER_TYPE_BUY: Final = 0
+ORDER_TYPE_SELL: Final = 1
+ORDER_TYPE_BUY_LIMIT: Final = 2
+ORDER_TYPE_SELL_LIMIT: Final = 3
+ORDER_TYPE_BUY_STOP: Final = 4
+ORDER_TYPE_SELL_STOP: Final = 5
+ORDER_TYPE_BUY_STOP_LIMIT: Final = 6
+ORDER_TYPE_SELL_STOP_LIMIT: Final = 7
+
+ORDER_STATE_STARTED: Final = 0
+ORDER_STATE_PLACED: Final = 1
+ORDER_STATE_CANCELED: Final = 2
+ORDER_STATE_PARTIAL: Final = 3
+ORDER_STATE_FILLED: Final = 4
+ORDER_STATE_REJECTED: Final = 5
+ORDER_STATE_EXPIRED: Final = 6
+
+ORDER_FILLING_FOK: Final = 0
+ORDER_FILLING_IOC: Final = 1
+ORDER_FILLING_RETURN: Final = 2
+ORDER_FILLING_BOC: Final = 3
+
+# SymbolInfo.filling_mode is a bit set, not an ORDER_FILLING value.
+SYMBOL_FILLING_FOK: Final = 1
+SYMBOL_FILLING_IOC: Final = 2
+SYMBOL_FILLING_BOC: Final = 4
+
+ORDER_TIME_GTC: Final = 0
+ORDER_TIME_DAY: Final = 1
+ORDER_TIME_SPECIFIED: Final = 2
+ORDER_TIME_SPECIFIED_DAY: Final = 3
+
+SYMBOL_TRADE_EXECUTION_REQUEST: Final = 0
+SYMBOL_TRADE_EXECUTION_INSTANT: Final = 1
+SYMBOL_TRADE_EXECUTION_MARKET: Final = 2
+SYMBOL_TRADE_EXECUTION_EXCHANGE: Final = 3
+
+POSITION_TYPE_BUY: Final = 0
+POSITION_TYPE_SELL: Final = 1
+
+RES_S_OK: Final = 1
+RES_E_FAIL: Final = -1
+RES_E_INVALID_PARAMS: Final = -2
+RES_E_NO_MEMORY: Final = -3
+RES_E_NOT_FOUND: Final = -4
+RES_E_INVALID_VERSION: Final = -5
+RES_E_AUTH_FAILED: Final = -6
+RES_E_UNSUPPORTED: Final = -7
+RES_E_AUTO_TRADING_DISABLED: Final = -8
+RES_E_INTERNAL_FAIL: Final = -10000
+RES_E_INTERNAL_FAIL_SEND: Final = -10001
+RES_E_INTERNAL_FAIL_RECEIVE: Final = -10002
+RES_E_INTERNAL_FAIL_INIT: Final = -10003
+RES_E_INTERNAL_FAIL_CONNECT: Final = -10004
+RES_E_INTERNAL_FAIL_TIMEOUT: Final = -10005
+
+IPC_ERRORS: Final = frozenset(range(-10005, -10000))
+"""last_error codes that mean the answer never came back over the terminal's IPC."""
+
+DEFINITE_LOCAL_ERRORS: Final = frozenset(
+    {
+        RES_E_INVALID_PARAMS,
+        RES_E_INVALID_VERSION,
+        RES_E_AUTH_FAILED,
+        RES_E_UNSUPPORTED,
+        RES_E_AUTO_TRADING_DISABLED,
+    }
+)
+"""last_error codes after which the request certainly never reached the trade server."""
+
+RETCODE_REQUOTE: Final = 10004
+RETCODE_REJECT: Final = 10006
+RETCODE_CANCEL: Final = 10007
+RETCODE_PLACED: Final = 10008
+RETCODE_DONE: Final = 10009
+RETCODE_DONE_PARTIAL: Final = 10010
+RETCODE_ERROR: Final = 10011
+RETCODE_TIMEOUT: Final = 10012
+RETCODE_PRICE_CHANGED: Final = 10020
+RETCODE_PRICE_OFF: Final = 10021
+RETCODE_NO_CHANGES: Final = 10025
+RETCODE_CONNECTION: Final = 10031
+
+RETCODE_NAMES: Final[dict[int, str]] = {
+    10004: "REQUOTE",
+    10006: "REJECT",
+    10007: "CANCEL",
+    10008: "PLACED",
+    10009: "DONE",
+    10010: "DONE_PARTIAL",
+    10011: "ERROR",
+    10012: "TIMEOUT",
+    10013: "INVALID",
+    10014: "INVALID_VOLUME",
+    10015: "INVALID_PRICE",
+    10016: "INVALID_STOPS",
+    10017: "TRADE_DISABLED",
+    10018: "MARKET_CLOSED",
+    10019: "NO_MONEY",
+    10020: "PRICE_CHANGED",
+    10021: "PRICE_OFF",
+    10022: "INVALID_EXPIRATION",
+    10023: "ORDER_CHANGED",
+    10024: "TOO_MANY_REQUESTS",
+    10025: "NO_CHANGES",
+    10026: "SERVER_DISABLES_AT",
+    10027: "CLIENT_DISABLES_AT",
+    10028: "LOCKED",
+    10029: "FROZEN",
+    10030: "INVALID_FILL",
+    10031: "CONNECTION",
+    10032: "ONLY_REAL",
+    10033: "LIMIT_ORDERS",
+    10034: "LIMIT_VOLUME",
+    10035: "INVALID_ORDER",
+    10036: "POSITION_CLOSED",
+    10038: "INVALID_CLOSE_VOLUME",
+    10039: "CLOSE_ORDER_EXIST",
+    10040: "LIMIT_POSITIONS",
+    10041: "REJECT_CANCEL",
+    10042: "LONG_ONLY",
+    10043: "SHORT_ONLY",
+    10044: "CLOSE_ONLY",
+    10045: "FIFO_CLOSE",
+}
+
+RETRYABLE_RETCODES: Final = frozenset({RETCODE_REQUOTE, RETCODE_PRICE_OFF, RETCODE_PRICE_CHANGED})
+"""Definite refusals caused by a moved price: resending at a fresh price is not a duplicate."""
+
+AMBIGUOUS_RETCODES: Final = frozenset({RETCODE_TIMEOUT})
+"""Retcodes that do not say whether the request was executed."""

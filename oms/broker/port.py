@@ -1,0 +1,365 @@
+"""The broker port: what the engine may ask of any broker, in records that name no broker API."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from oms.errors import OmsError
+
+MAX_CLIENT_ID_CHARS = 29
+MAX_MAGIC = 2**64 - 1
+_CLIENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,29}$")
+
+
+class BrokerRequestError(OmsError):
+    """A command the broker could never accept, refused before anything is sent."""
+
+
+class Side(StrEnum):
+    """Direction of an order, a deal or a position."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderKind(StrEnum):
+    """How an order meets the market."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class Filling(StrEnum):
+    """What happens to volume that cannot fill at once."""
+
+    FOK = "fok"
+    IOC = "ioc"
+    RETURN = "return"
+    BOC = "boc"
+
+
+class Expiry(StrEnum):
+    """How long a resting order lives."""
+
+    GTC = "gtc"
+    DAY = "day"
+    SPECIFIED = "specified"
+    SPECIFIED_DAY = "specified_day"
+
+
+class OutcomeStatus(StrEnum):
+    """The one definite answer a request gets, or UNKNOWN when the answer was lost."""
+
+    PLACED = "placed"
+    FILLED = "filled"
+    PARTIALLY_FILLED = "partially_filled"
+    MODIFIED = "modified"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    NOT_FOUND = "not_found"
+
+
+class ConnectionState(StrEnum):
+    """Whether calls can reach the terminal and the terminal its trade server."""
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    NO_TRADE_SERVER = "no_trade_server"
+
+
+def _check_client_id(client_id: str) -> None:
+    if not _CLIENT_ID_RE.match(client_id):
+        raise BrokerRequestError(
+            f"client id {client_id!r} must be 1 to {MAX_CLIENT_ID_CHARS} printable ASCII "
+            "characters without spaces (it travels in the order comment)"
+        )
+
+
+def _check_positive(name: str, value: Decimal | None) -> None:
+    if value is not None and not (value.is_finite() and value > 0):
+        raise BrokerRequestError(f"{name} must be a positive finite number, got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """A new order: `client_id` goes in the comment, `magic` names the strategy/account."""
+
+    client_id: str
+    magic: int
+    symbol: str
+    side: Side
+    kind: OrderKind
+    volume: Decimal
+    price: Decimal | None = None
+    stop_limit: Decimal | None = None
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+    filling: Filling | None = None
+    expiry: Expiry = Expiry.GTC
+    expiration_s: int | None = None
+    deviation_points: int | None = None
+    position: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_client_id(self.client_id)
+        if not 0 <= self.magic <= MAX_MAGIC:
+            raise BrokerRequestError(f"magic {self.magic} is outside 0..2**64-1")
+        if not self.symbol or len(self.symbol) > MAX_CLIENT_ID_CHARS:
+            raise BrokerRequestError(f"symbol {self.symbol!r} must be 1 to 29 characters")
+        _check_positive("volume", self.volume)
+        for name in ("price", "stop_limit", "sl", "tp"):
+            _check_positive(name, getattr(self, name))
+        if self.kind is not OrderKind.MARKET and self.price is None:
+            raise BrokerRequestError(f"a {self.kind} order needs a price")
+        if (self.kind is OrderKind.STOP_LIMIT) != (self.stop_limit is not None):
+            raise BrokerRequestError("stop_limit is required for, and only for, stop-limit orders")
+        if (self.expiry in (Expiry.SPECIFIED, Expiry.SPECIFIED_DAY)) != (
+            self.expiration_s is not None
+        ):
+            raise BrokerRequestError("expiration_s is required for, and only for, specified expiry")
+        if self.kind is not OrderKind.MARKET and self.position is not None:
+            raise BrokerRequestError("only a market order can close a position")
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyOrder:
+    """New price, stops or expiry for a resting order; volume and type cannot change."""
+
+    client_id: str
+    ticket: int
+    price: Decimal
+    stop_limit: Decimal | None = None
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+    expiry: Expiry = Expiry.GTC
+    expiration_s: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_client_id(self.client_id)
+        if self.ticket <= 0:
+            raise BrokerRequestError(f"ticket must be positive, got {self.ticket}")
+        for name in ("price", "stop_limit", "sl", "tp"):
+            _check_positive(name, getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Remove a resting order."""
+
+    client_id: str
+    ticket: int
+
+    def __post_init__(self) -> None:
+        _check_client_id(self.client_id)
+        if self.ticket <= 0:
+            raise BrokerRequestError(f"ticket must be positive, got {self.ticket}")
+
+
+@dataclass(frozen=True, slots=True)
+class SendAttempt:
+    """One request as the broker saw it: journaled so requote retries are auditable."""
+
+    number: int
+    retcode: int | None
+    error_code: int | None
+    reason: str
+    price: Decimal | None
+    bid: Decimal | None
+    ask: Decimal | None
+    sent_ns: int
+    answered_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerOrder:
+    """An order as the broker reports it, live or historical."""
+
+    ticket: int
+    symbol: str
+    kind: int
+    state: int
+    magic: int
+    comment: str
+    volume_initial: Decimal
+    volume_current: Decimal
+    price_open: Decimal
+    price_stoplimit: Decimal
+    sl: Decimal
+    tp: Decimal
+    position_id: int
+    time_setup_msc: int
+    time_done_msc: int
+    filling: int
+    type_time: int
+    expiration_s: int
+    reason: int
+    live: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerDeal:
+    """A fill (or balance operation) as the broker reports it; its ticket is its identity."""
+
+    ticket: int
+    order: int
+    symbol: str
+    kind: int
+    entry: int
+    magic: int
+    position_id: int
+    volume: Decimal
+    price: Decimal
+    commission: Decimal
+    swap: Decimal
+    profit: Decimal
+    fee: Decimal
+    time_msc: int
+    reason: int
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerPosition:
+    """An open position as the broker reports it."""
+
+    ticket: int
+    identifier: int
+    symbol: str
+    side: Side
+    magic: int
+    volume: Decimal
+    price_open: Decimal
+    sl: Decimal
+    tp: Decimal
+    time_msc: int
+    time_update_msc: int
+    comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What became of one place, modify or cancel request."""
+
+    status: OutcomeStatus
+    client_id: str
+    retcode: int | None = None
+    reason: str = ""
+    order_ticket: int | None = None
+    deal_ticket: int | None = None
+    filled_volume: Decimal = Decimal(0)
+    fill_price: Decimal | None = None
+    open_volume: Decimal = Decimal(0)
+    attempts: tuple[SendAttempt, ...] = ()
+    matched_by: str | None = None
+    order: BrokerOrder | None = None
+    deals: tuple[BrokerDeal, ...] = ()
+    sent_ns: int = 0
+
+    @property
+    def definite(self) -> bool:
+        """True unless the answer was lost and a lookup is still owed."""
+        return self.status is not OutcomeStatus.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """Everything known about a sent order, to find it at the broker without resending."""
+
+    client_id: str
+    magic: int
+    symbol: str
+    side: Side
+    kind: OrderKind
+    volume: Decimal
+    sent_at_s: int
+    ticket: int | None = None
+    known_tickets: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def for_order(cls, order: PlaceOrder, sent_at_s: int, ticket: int | None = None) -> OrderQuery:
+        """Build the query for a PlaceOrder whose outcome was lost."""
+        return cls(
+            client_id=order.client_id,
+            magic=order.magic,
+            symbol=order.symbol,
+            side=order.side,
+            kind=order.kind,
+            volume=order.volume,
+            sent_at_s=sent_at_s,
+            ticket=ticket,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCursor:
+    """Where incremental polling resumes: a server time and the tickets seen at or after it."""
+
+    deals_from_msc: int = 0
+    orders_from_msc: int = 0
+    seen_deals: frozenset[int] = frozenset()
+    seen_orders: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerChanges:
+    """One polling cycle: new history since the cursor, plus the live orders and positions."""
+
+    deals: tuple[BrokerDeal, ...]
+    history_orders: tuple[BrokerOrder, ...]
+    open_orders: tuple[BrokerOrder, ...]
+    positions: tuple[BrokerPosition, ...]
+    cursor: HistoryCursor
+    records_read: int
+
+
+class BrokerPort(Protocol):
+    """The small surface the engine depends on; every method is safe to await on the loop."""
+
+    @property
+    def state(self) -> ConnectionState:
+        """The connection state as of the last call."""
+        ...
+
+    async def connect(self) -> ConnectionState:
+        """Open (or reopen) the terminal connection."""
+        ...
+
+    async def close(self) -> None:
+        """Shut the terminal connection and the worker down."""
+        ...
+
+    async def place(self, order: PlaceOrder) -> SendOutcome:
+        """Send a new order; UNKNOWN when the answer was lost."""
+        ...
+
+    async def modify(self, change: ModifyOrder) -> SendOutcome:
+        """Change a resting order."""
+        ...
+
+    async def cancel(self, cancel: CancelOrder) -> SendOutcome:
+        """Remove a resting order."""
+        ...
+
+    async def lookup(self, query: OrderQuery) -> SendOutcome:
+        """Find what became of a sent order, by ticket, magic and comment; never resends."""
+        ...
+
+    async def confirm_modify(self, change: ModifyOrder) -> SendOutcome:
+        """Find whether a modify whose answer was lost took effect."""
+        ...
+
+    async def confirm_cancel(self, cancel: CancelOrder) -> SendOutcome:
+        """Find whether a cancel whose answer was lost took effect."""
+        ...
+
+    async def poll(self) -> BrokerChanges:
+        """Read what changed at the broker since the last poll."""
+        ...
