@@ -34,3 +34,10 @@ class Settings(BaseSettings):
     mt5_deviation_points: int = 20
     mt5_sim_seed: int = 1
     mt5_sim_margin_mode: Literal["hedging", "netting"] = "hedging"
+
+    # Reconciler (oms/reconcile): the journal account code of the terminal's account, how
+    # that account keeps positions, and how often the scheduled run compares the two.
+    reconcile_account: str = "A1"
+    reconcile_account_mode: Literal["hedging", "netting"] | None = None  # None: as the sim
+    reconcile_interval_s: float = 60.0
+    reconcile_lock_timeout_s: float = 30.0
