@@ -30,7 +30,7 @@ def test_two_processes_never_reconcile_at_once(pg_url: str) -> None:
             env=env,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     for child in children:
