@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 EncodedEvent = tuple[str, str, int, str, str]
 Outcome = tuple[list[RecordedEvent] | None, BaseException | None]
 _IN_CHUNK = 500
+_MAX_CACHED_STREAMS = 100_000
 
 
 class ThreadWaiter:
@@ -75,6 +76,7 @@ class AppendRequest:
     stream_id: str
     expected_version: int | None
     events: list[EncodedEvent]
+    ids_supplied: bool = True  # False: every id was generated here, so none can be recorded
     waiter: ThreadWaiter | None = None
     future: asyncio.Future[list[RecordedEvent]] | None = None
     loop: asyncio.AbstractEventLoop | None = field(default=None)
@@ -98,10 +100,15 @@ def prepare_append(
         raise InvalidEvent(f"append to stream {stream_id!r} has no events")
     encoded: list[EncodedEvent] = []
     seen: set[str] = set()
+    ids_supplied = False
     for index, event in enumerate(events):
         if not isinstance(event, NewEvent):
             raise InvalidEvent(f"events[{index}] is a {type(event).__name__}, not a NewEvent")
-        event_id = new_event_id() if event.event_id is None else event.event_id
+        if event.event_id is None:
+            event_id = new_event_id()
+        else:
+            event_id = event.event_id
+            ids_supplied = True
         check_identifier(event_id, f"events[{index}].event_id")
         if event_id in seen:
             raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
@@ -117,7 +124,7 @@ def prepare_append(
             )
         metadata = encode_object(event.metadata, f"events[{index}].metadata")
         encoded.append((event_id, event.type, event.schema_version, payload, metadata))
-    return AppendRequest(stream_id, expected_version, encoded)
+    return AppendRequest(stream_id, expected_version, encoded, ids_supplied)
 
 
 def _deliver_async(items: list[tuple[asyncio.Future[list[RecordedEvent]], Outcome]]) -> None:
@@ -150,6 +157,11 @@ class GroupCommitWriter:
         self._max_batch_events = max_batch_events
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._conn: Any = None
+        # Stream versions as of `_known_head`, the head this writer last committed. When the
+        # head read under the write lock still equals it, no other writer has appended since
+        # and the cached versions hold; otherwise the cache is dropped and versions re-read.
+        self._versions: dict[str, int] = {}
+        self._known_head: tuple[int, str] | None = None
         self._closed = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -273,8 +285,16 @@ class GroupCommitWriter:
             cur.execute(self._sql_head)
             found = cur.fetchone()
             position, prev = (found[0], found[1]) if found else (0, GENESIS_HASH)
-            versions = self._stream_versions(cur, {r.stream_id for r in batch})
-            existing = self._rows_by_event_id(cur, [e[0] for r in batch for e in r.events])
+            versions = self._versions
+            if self._known_head != (position, prev):
+                versions.clear()
+            self._known_head = None  # until this batch commits
+            missing = {r.stream_id for r in batch if r.stream_id not in versions}
+            if missing:
+                versions.update(self._stream_versions(cur, missing))
+            existing = self._rows_by_event_id(
+                cur, [e[0] for r in batch if r.ids_supplied for e in r.events]
+            )
             rows: list[Row] = []
             plans: list[list[Row] | JournalError] = []
             for request in batch:
@@ -308,10 +328,14 @@ class GroupCommitWriter:
                 backend.before_commit(cur, position)
             dbapi.commit()
         except BaseException:
+            self._versions.clear()
             _rollback_quietly(dbapi)
             raise
         finally:
             cur.close()
+        if len(versions) > _MAX_CACHED_STREAMS:
+            versions.clear()
+        self._known_head = (position, prev)
         if rows:
             self.commits += 1
             self.appends += sum(1 for plan in plans if isinstance(plan, list))
@@ -346,7 +370,7 @@ class GroupCommitWriter:
         return recorded
 
     def _stream_versions(self, cur: Any, streams: set[str]) -> dict[str, int]:
-        versions: dict[str, int] = {}
+        versions: dict[str, int] = dict.fromkeys(streams, 0)
         ordered = list(streams)
         for start in range(0, len(ordered), _IN_CHUNK):
             chunk = ordered[start : start + _IN_CHUNK]
