@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-
-_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+_RAND_B = (1 << 62) - 1
 
 
 def new_event_id() -> str:
-    """A fresh random UUID version 4 as 32 hex characters (as uuid4().hex, four times faster)."""
-    raw = os.urandom(16).hex()
-    return f"{raw[:12]}4{raw[13:16]}{_VARIANT[raw[16]]}{raw[17:]}"
+    """A fresh UUID version 7 as 32 hex characters: unique, and ordered by time.
+
+    Time order keeps the unique index on event ids appending at its right edge instead of
+    touching a random page per event, which roughly halves the pages each commit writes.
+    """
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (time.time_ns() // 1_000_000) << 80
+        | 0x7 << 76
+        | (rand >> 64 & 0xFFF) << 64
+        | 0b10 << 62
+        | rand & _RAND_B
+    )
+    return f"{value:032x}"
 
 
 @dataclass(frozen=True, slots=True)

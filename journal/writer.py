@@ -178,6 +178,10 @@ class GroupCommitWriter:
 
     def submit(self, request: AppendRequest) -> None:
         """Queue one request; the writer thread starts on the first one."""
+        self.submit_many([request])
+
+    def submit_many(self, requests: list[AppendRequest]) -> None:
+        """Queue several requests with one wake-up of the writer thread."""
         with self._lock:
             if self._closed:
                 raise JournalClosed("the journal is closed")
@@ -186,7 +190,7 @@ class GroupCommitWriter:
                     target=self._run, name="journal-writer", daemon=True
                 )
                 self._thread.start()
-            self._queue.put(request)
+            self._queue.put(requests)
 
     def close(self) -> None:
         """Finish every queued append, then stop the thread and release the connection."""
@@ -208,8 +212,8 @@ class GroupCommitWriter:
             first = self._queue.get()
             if first is _STOP:
                 break
-            batch: list[AppendRequest] = [first]
-            count = len(first.events)
+            batch: list[AppendRequest] = list(first)
+            count = sum(len(r.events) for r in batch)
             while count < self._max_batch_events:
                 try:
                     item = self._queue.get_nowait()
@@ -218,8 +222,8 @@ class GroupCommitWriter:
                 if item is _STOP:
                     stopping = True
                     break
-                batch.append(item)
-                count += len(item.events)
+                batch.extend(item)
+                count += sum(len(r.events) for r in item)
             self._process(batch)
 
     def _process(self, batch: list[AppendRequest]) -> None:
