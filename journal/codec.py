@@ -2,9 +2,9 @@
 
 Payload and metadata are stored as canonical JSON text: a JSON object with keys sorted,
 no whitespace, non-ASCII characters kept as UTF-8 (control characters escaped), NaN and
-infinities refused, as written by orjson (the standard library's encoder with the same
-settings for integers beyond 64 bits). The hash covers the stored text itself, so verifying
-never re-encodes a payload and the choice of encoder cannot break an existing chain. A row's hash is
+infinities refused, integers limited to 64 bits, as written by orjson. The hash covers the
+stored text itself, so verifying never re-encodes a payload and a change of encoder cannot
+break an existing chain. A row's hash is
 
     sha256(bytes.fromhex(prev_hash) + header + b"\\n" + payload + b"\\n" + metadata)
 
@@ -40,7 +40,6 @@ try:
     import orjson
 
     _fast_loads: Callable[[str], Any] = orjson.loads
-    _fast_error: type[Exception] = orjson.JSONDecodeError
     _fast_dumps = orjson.dumps
     # Types orjson would silently turn into strings are refused, as the standard encoder does.
     _FAST_OPTIONS = (
@@ -51,20 +50,15 @@ try:
     )
 except ImportError:  # pragma: no cover - orjson is a declared dependency
     _fast_loads = json.loads
-    _fast_error = ValueError
     _fast_dumps = None
     _FAST_OPTIONS = 0
 
 
 def decode(text: str) -> Any:
-    """Parse stored canonical JSON (orjson when it can, the standard library otherwise)."""
+    """Parse stored canonical JSON."""
     if text == "{}":
         return {}
-    try:
-        return _fast_loads(text)
-    except _fast_error:
-        # orjson limits integers to 64 bits; the standard parser has no such limit.
-        return json.loads(text)
+    return _fast_loads(text)
 
 
 def encode_object(value: object, what: str) -> str:
@@ -75,8 +69,11 @@ def encode_object(value: object, what: str) -> str:
         try:
             raw = _fast_dumps(value, option=_FAST_OPTIONS)
         except TypeError as exc:
-            if "Integer exceeds 64-bit range" not in str(exc):
-                raise InvalidEvent(f"{what} is not JSON-serialisable: {exc}") from exc
+            if "Integer exceeds 64-bit range" in str(exc):
+                raise InvalidEvent(
+                    f"{what} holds an integer beyond 64 bits; store it as a string"
+                ) from exc
+            raise InvalidEvent(f"{what} is not JSON-serialisable: {exc}") from exc
         else:
             # orjson writes NaN and infinities as null; refuse them like the standard encoder.
             if b"null" in raw and _has_non_finite(value):
@@ -86,7 +83,7 @@ def encode_object(value: object, what: str) -> str:
 
 
 def _encode_standard(value: dict[str, Any], what: str) -> str:
-    """The standard library's encoder: no orjson, or integers beyond 64 bits."""
+    """The standard library's encoder, used only where orjson is missing."""
     try:
         text = _encode(value)
     except ValueError as exc:

@@ -43,6 +43,7 @@ EncodedEvent = tuple[str, str, int, str, str]
 Outcome = tuple[list[RecordedEvent] | None, BaseException | None]
 _IN_CHUNK = 500
 _MAX_CACHED_STREAMS = 100_000
+_CHANGES_WINDOW = 50_000  # beyond this many foreign rows, re-read versions instead
 
 
 class ThreadWaiter:
@@ -175,6 +176,10 @@ class GroupCommitWriter:
             "GROUP BY stream_id"
         )
         self._sql_by_id = f"SELECT {COLUMNS} FROM {TABLE} WHERE event_id IN ({{}})"
+        self._sql_changed = sql(
+            f"SELECT stream_id, MAX(version) FROM {TABLE} WHERE position > ? AND position <= ? "
+            "GROUP BY stream_id"
+        )
 
     def submit(self, request: AppendRequest) -> None:
         """Queue one request; the writer thread starts on the first one."""
@@ -280,25 +285,10 @@ class GroupCommitWriter:
                 log.debug("closing a failed writer connection raised", exc_info=True)
 
     def _write(self, batch: list[AppendRequest]) -> list[Outcome]:
-        pooled = self._connection()
-        dbapi = pooled.driver_connection
-        cur = dbapi.cursor()
-        backend = self._backend
+        dbapi = self._connection().driver_connection
         try:
-            backend.begin_write(cur)
-            cur.execute(self._sql_head)
-            found = cur.fetchone()
-            position, prev = (found[0], found[1]) if found else (0, GENESIS_HASH)
+            position, prev, existing = self._read_state(dbapi, batch)
             versions = self._versions
-            if self._known_head != (position, prev):
-                versions.clear()
-            self._known_head = None  # until this batch commits
-            missing = {r.stream_id for r in batch if r.stream_id not in versions}
-            if missing:
-                versions.update(self._stream_versions(cur, missing))
-            existing = self._rows_by_event_id(
-                cur, [e[0] for r in batch if r.ids_supplied for e in r.events]
-            )
             rows: list[Row] = []
             plans: list[list[Row] | JournalError] = []
             for request in batch:
@@ -327,19 +317,17 @@ class GroupCommitWriter:
                     plans.append(request_rows)
                 except JournalError as exc:
                     plans.append(exc)
-            if rows:
-                cur.executemany(self._sql_insert, rows)
-                backend.before_commit(cur, position)
-            dbapi.commit()
+            self._backend.insert_and_commit(dbapi, self._sql_insert, rows, position)
         except BaseException:
             self._versions.clear()
+            self._known_head = None
             _rollback_quietly(dbapi)
             raise
-        finally:
-            cur.close()
         if len(versions) > _MAX_CACHED_STREAMS:
             versions.clear()
-        self._known_head = (position, prev)
+            self._known_head = None
+        else:
+            self._known_head = (position, prev)
         if rows:
             self.commits += 1
             self.appends += sum(1 for plan in plans if isinstance(plan, list))
@@ -348,6 +336,65 @@ class GroupCommitWriter:
             (None, plan) if isinstance(plan, JournalError) else ([to_event(r) for r in plan], None)
             for plan in plans
         ]
+
+    def _read_state(
+        self, dbapi: Any, batch: list[AppendRequest]
+    ) -> tuple[int, str, dict[str, Row]]:
+        """Lock, then read the head, stream versions and recorded ids in one round trip.
+
+        Cached stream versions stay valid across batches: the rows other writers appended
+        since this writer's last commit are read too, and only their streams are updated.
+        """
+        versions = self._versions
+        known = self._known_head
+        self._known_head = None  # until this batch commits
+        if known is None:
+            versions.clear()
+        queries: list[tuple[str, Sequence[Any]]] = [(self._sql_head, ())]
+        if known is not None:
+            queries.append((self._sql_changed, (known[0], known[0] + _CHANGES_WINDOW)))
+        uncached = [s for s in {r.stream_id for r in batch} if s not in versions]
+        version_chunks = _chunks(uncached)
+        queries += [(self._in_sql(self._sql_versions, len(c)), c) for c in version_chunks]
+        id_chunks = _chunks([e[0] for r in batch if r.ids_supplied for e in r.events])
+        queries += [(self._in_sql(self._sql_by_id, len(c)), c) for c in id_chunks]
+
+        results = self._backend.run_locked(dbapi, queries)
+
+        head = results[0][0] if results[0] else None
+        position, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        index = 1
+        stale = False
+        if known is not None:
+            index = 2
+            if (position, prev) != known:
+                others = position - known[0]
+                if 0 < others <= _CHANGES_WINDOW:
+                    versions.update(results[1])
+                else:  # moved backwards or too far: start the cache afresh
+                    stale = True
+        fresh: dict[str, int] = {}
+        for chunk in version_chunks:
+            fresh.update(dict.fromkeys(chunk, 0))
+            fresh.update(results[index])
+            index += 1
+        if stale:
+            versions.clear()
+            rest = [s for s in {r.stream_id for r in batch} if s not in fresh]
+            for chunk in _chunks(rest):
+                fresh.update(dict.fromkeys(chunk, 0))
+                fresh.update(self._backend.run_plain(
+                    dbapi, self._in_sql(self._sql_versions, len(chunk)), chunk))
+        versions.update(fresh)
+        existing: dict[str, Row] = {}
+        for _ in id_chunks:
+            for row in results[index]:
+                existing[row[3]] = tuple(row)
+            index += 1
+        return position, prev, existing
+
+    def _in_sql(self, template: str, count: int) -> str:
+        return self._backend.sql(template.format(self._backend.params(count)))
 
     @staticmethod
     def _check_recorded(request: AppendRequest, existing: dict[str, Row]) -> list[Row] | None:
@@ -373,25 +420,9 @@ class GroupCommitWriter:
             )
         return recorded
 
-    def _stream_versions(self, cur: Any, streams: set[str]) -> dict[str, int]:
-        versions: dict[str, int] = dict.fromkeys(streams, 0)
-        ordered = list(streams)
-        for start in range(0, len(ordered), _IN_CHUNK):
-            chunk = ordered[start : start + _IN_CHUNK]
-            cur.execute(self._backend.sql(self._sql_versions.format(
-                self._backend.params(len(chunk)))), chunk)
-            versions.update(cur.fetchall())
-        return versions
 
-    def _rows_by_event_id(self, cur: Any, ids: list[str]) -> dict[str, Row]:
-        found: dict[str, Row] = {}
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            cur.execute(self._backend.sql(self._sql_by_id.format(
-                self._backend.params(len(chunk)))), chunk)
-            for row in cur.fetchall():
-                found[row[3]] = tuple(row)
-        return found
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
 
 
 def _rollback_quietly(dbapi: Any) -> None:
