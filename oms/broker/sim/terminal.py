@@ -34,10 +34,10 @@ from oms.broker.sim.records import (
     TradeOrder,
     TradePosition,
     TradeRequest,
-    field_names,
 )
 from oms.broker.sim.server import Outcome, TradeServer
 from oms.broker.sim.state import OrderState
+from oms.broker.sim.symbol_info import SymbolInfoBuilder
 from oms.broker.sim.symbols import SymbolSpec, default_symbols
 from oms.broker.sim.validation import InvalidRequest, validate_request
 from oms.errors import OmsError
@@ -165,7 +165,7 @@ class SimulatedTerminal(Mt5Constants):
         self._request_id = 0
         self._selected: dict[str, bool] = dict.fromkeys(self.market.specs, True)
         self._books: set[str] = set()
-        self._symbol_templates: dict[str, list[Any]] = {}
+        self._symbol_info = SymbolInfoBuilder()
         self.faults = Faults(self._lock, self._server, self._result)
 
     # ------------------------------------------------------------------ connection
@@ -309,76 +309,13 @@ class SimulatedTerminal(Mt5Constants):
 
     # ------------------------------------------------------------------- symbols
     def _symbol_record(self, spec: SymbolSpec) -> SymbolInfo:
-        template = self._symbol_templates.get(spec.name)
-        if template is None:
-            template = self._symbol_template(spec)
-            self._symbol_templates[spec.name] = template
-        values = list(template)
-        bid, ask = self._server.money.quote(spec)
+        money = self._server.money
+        bid, ask = money.quote(spec)
+        tick_value = money.to_account(spec, spec.tick_value(), money.mid(spec))
         updated = self.market.updated_msc[spec.name]
-        selected = self._selected[spec.name]
-        idx = _SYMBOL_INDEX
-        values[idx["select"]] = values[idx["visible"]] = selected
-        values[idx["time"]] = updated // 1000
-        values[idx["spread"]] = round((ask - bid) / spec.point) if bid and ask else 0
-        for name, value in (
-            ("bid", bid),
-            ("bidhigh", bid),
-            ("bidlow", bid),
-            ("ask", ask),
-            ("askhigh", ask),
-            ("asklow", ask),
-            ("session_open", bid),
-            ("session_close", bid),
-        ):
-            values[idx[name]] = value
-        return SymbolInfo(values)
-
-    def _symbol_template(self, spec: SymbolSpec) -> list[Any]:
-        known: dict[str, Any] = {
-            "custom": False,
-            "chart_mode": 0,
-            "select": True,
-            "visible": True,
-            "digits": spec.digits,
-            "spread_float": True,
-            "ticks_bookdepth": spec.book_depth,
-            "trade_calc_mode": spec.calc_mode,
-            "trade_mode": spec.trade_mode,
-            "trade_stops_level": spec.stops_level,
-            "trade_freeze_level": spec.freeze_level,
-            "trade_exemode": spec.trade_exemode,
-            "swap_mode": 1,
-            "swap_rollover3days": 3,
-            "margin_hedged_use_leg": False,
-            "expiration_mode": spec.expiration_mode,
-            "filling_mode": spec.filling_mode,
-            "order_mode": spec.order_mode,
-            "point": spec.point,
-            "trade_tick_value": spec.tick_value(),
-            "trade_tick_value_profit": spec.tick_value(),
-            "trade_tick_value_loss": spec.tick_value(),
-            "trade_tick_size": spec.tick_size,
-            "trade_contract_size": spec.contract_size,
-            "volume_min": spec.volume_min,
-            "volume_max": spec.volume_max,
-            "volume_step": spec.volume_step,
-            "volume_limit": spec.volume_limit,
-            "margin_hedged": spec.contract_size,
-            "currency_base": spec.currency_base,
-            "currency_profit": spec.currency_profit,
-            "currency_margin": spec.currency_margin,
-            "description": spec.description,
-            "name": spec.name,
-            "path": spec.path,
-        }
-        values: list[Any] = []
-        for name in field_names(SymbolInfo):
-            if name in known:
-                values.append(known[name])
-            else:
-                values.append(_SYMBOL_DEFAULTS[name])
-        return values
+        return self._symbol_info.build(
+            spec, bid, ask, updated, self._selected[spec.name], tick_value
+        )
 
     @_api()
     def symbols_total(self) -> int:
@@ -679,15 +616,3 @@ class SimulatedTerminal(Mt5Constants):
             return None
         buy = action == C.ORDER_TYPE_BUY
         return round(self._server.money.profit_for(spec, buy, volume, price_open, price_close), 2)
-
-
-_SYMBOL_INDEX = {name: i for i, name in enumerate(field_names(SymbolInfo))}
-
-
-def _default_for(annotation: str) -> Any:
-    return {"bool": False, "int": 0, "float": 0.0, "str": ""}[annotation]
-
-
-_SYMBOL_DEFAULTS = {
-    name: _default_for(str(SymbolInfo.__annotations__[name])) for name in field_names(SymbolInfo)
-}
