@@ -279,13 +279,17 @@ class OrderQuery:
     side: Side
     kind: OrderKind
     volume: Decimal
-    sent_at_s: int
     ticket: int | None = None
     known_tickets: frozenset[int] = field(default_factory=frozenset)
 
     @classmethod
-    def for_order(cls, order: PlaceOrder, sent_at_s: int, ticket: int | None = None) -> OrderQuery:
-        """Build the query for a PlaceOrder whose outcome was lost."""
+    def for_order(
+        cls,
+        order: PlaceOrder,
+        ticket: int | None = None,
+        known_tickets: frozenset[int] = frozenset(),
+    ) -> OrderQuery:
+        """The query for a PlaceOrder whose outcome was lost (`known_tickets`: already ours)."""
         return cls(
             client_id=order.client_id,
             magic=order.magic,
@@ -293,8 +297,8 @@ class OrderQuery:
             side=order.side,
             kind=order.kind,
             volume=order.volume,
-            sent_at_s=sent_at_s,
             ticket=ticket,
+            known_tickets=known_tickets,
         )
 
 

@@ -278,8 +278,12 @@ class Found:
     positions: tuple[BrokerPosition, ...]
 
 
-def find_order(session: Session, query: OrderQuery, window_s: int, now_s: int) -> Found:
-    """Look a sent order up by ticket, then by magic/comment in working orders and history."""
+def find_order(session: Session, query: OrderQuery, window_s: int, wall_now_s: int) -> Found:
+    """Look a sent order up by ticket, then by magic/comment in working orders and history.
+
+    History is searched around the trade server's clock (the symbol's last tick time), since
+    server time need not be UTC; the local clock is the fallback.
+    """
     reads = Reads()
     orders: list[BrokerOrder] = []
     if query.ticket is not None:
@@ -287,8 +291,10 @@ def find_order(session: Session, query: OrderQuery, window_s: int, now_s: int) -
         orders += _orders(session, reads, "history_orders_get", ticket=int(query.ticket))
     if not orders:
         orders += _orders(session, reads, "orders_get", symbol=str(query.symbol))
-        date_from = int(query.sent_at_s - window_s)
-        date_to = int(now_s + window_s)
+        fresh = quote(session, query.symbol)
+        now_s = fresh.time_msc // 1000 if fresh is not None and fresh.time_msc else wall_now_s
+        date_from = int(now_s - window_s)
+        date_to = int(max(now_s, wall_now_s) + window_s)
         orders += _orders(session, reads, "history_orders_get", date_from, date_to)
     _, hits = match_orders(query, orders)
     deals: list[BrokerDeal] = []
