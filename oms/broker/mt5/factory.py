@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import SecretStr
 
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
@@ -83,3 +85,16 @@ def build_broker(settings: Settings) -> Mt5Broker:
     else:
         worker = ProcessWorker(ImportModule("MetaTrader5"))
     return Mt5Broker(worker, login_args(settings), policy(settings), rebuild_on_reconnect=rebuild)
+
+
+class NewSimulator:
+    """A picklable terminal factory: a fresh simulator, built where the worker runs."""
+
+    def __init__(self, seed: int = 1, margin_mode: str = "hedging") -> None:
+        self.seed = seed
+        self.margin_mode = margin_mode
+
+    def __call__(self) -> Any:
+        from oms.broker.sim import SimulatedTerminal
+
+        return SimulatedTerminal(seed=self.seed, margin_mode=self.margin_mode)
