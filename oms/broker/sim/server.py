@@ -711,7 +711,12 @@ class TradeServer:
                 entry = OUT
                 self._reduce(pos, closed, now)
             else:
-                pos = self._open(order, filled, price, now)
+                own = self.positions.get(order.ticket)  # a later fill of a partly filled order
+                if own is None:
+                    pos = self._open(order, filled, price, now)
+                else:
+                    pos = own
+                    self._grow(pos, filled, price, now)
                 entry = IN
         else:
             existing = self._netting.get(spec.name)
@@ -735,16 +740,9 @@ class TradeServer:
         spec = pos.spec
         buy = order.buy
         if (pos.type == BUY) == buy:
-            self._expose(pos, -1)
-            total = pos.volume + filled
-            pos.price_open = round(
-                (pos.price_open * pos.volume + price * filled) / total, spec.digits + 3
-            )
-            pos.volume = total
-            pos.time_update_msc = now
+            self._grow(pos, filled, price, now)
             if order.sl or order.tp:
                 pos.sl, pos.tp = order.sl, order.tp
-            self._expose(pos, 1)
             return IN, 0.0
         closed = min(filled, pos.volume)
         profit = self.profit_for(
@@ -763,6 +761,16 @@ class TradeServer:
         pos.sl, pos.tp = order.sl, order.tp
         self._add_position(pos)
         return INOUT, profit
+
+    def _grow(self, pos: PositionState, filled: int, price: float, now: int) -> None:
+        """Add to a position at `price`; the open price becomes the volume-weighted average."""
+        self._expose(pos, -1)
+        total = pos.volume + filled
+        avg = (pos.price_open * pos.volume + price * filled) / total
+        pos.price_open = round(avg, pos.spec.digits + 3)
+        pos.volume = total
+        pos.time_update_msc = now
+        self._expose(pos, 1)
 
     def _open(self, order: OrderState, filled: int, price: float, now: int) -> PositionState:
         pos = PositionState(

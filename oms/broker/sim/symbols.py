@@ -74,7 +74,11 @@ class SymbolSpec:
 
 
 def default_symbols() -> tuple[SymbolSpec, ...]:
-    """A few liquid symbols with realistic specifications (account currency USD)."""
+    """A few liquid symbols with realistic specifications (account currency USD).
+
+    AUDUSD uses instant execution (FOK only, requotes beyond `deviation`); the others use
+    market execution with FOK and IOC.
+    """
     return (
         SymbolSpec(
             "EURUSD",
@@ -108,6 +112,19 @@ def default_symbols() -> tuple[SymbolSpec, ...]:
             spread_ticks=12,
             path="Forex\\Majors\\USDJPY",
             description="US Dollar vs Japanese Yen",
+        ),
+        SymbolSpec(
+            "AUDUSD",
+            5,
+            100_000.0,
+            "AUD",
+            "USD",
+            0.65500,
+            spread_ticks=12,
+            trade_exemode=C.SYMBOL_TRADE_EXECUTION_INSTANT,
+            filling_mode=FILLING_FOK_BIT,
+            path="Forex\\Majors\\AUDUSD",
+            description="Australian Dollar vs US Dollar (instant execution)",
         ),
         SymbolSpec(
             "XAUUSD",
