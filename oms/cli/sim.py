@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from enum import StrEnum
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +32,9 @@ def serve(
     ] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Seed of the synthetic market.")] = 1,
     margin_mode: Annotated[MarginMode, typer.Option(help="Account kind.")] = MarginMode.HEDGING,
+    step_ms: Annotated[
+        int, typer.Option(min=0, help="Wall-clock ms between market steps; 0 freezes prices.")
+    ] = 100,
 ) -> None:
     """Serve one simulated terminal to mt5linux clients until interrupted."""
     from oms.broker.bridge import make_server
@@ -39,8 +43,16 @@ def serve(
     terminal = SimulatedTerminal(seed=seed, margin_mode=margin_mode.value)
     server = make_server(terminal, host=host, port=port)
 
+    stopped = threading.Event()
+
     def stop(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
         server.close()
+
+    if step_ms:
+        threading.Thread(
+            target=_step_market, args=(terminal, step_ms / 1000, stopped), daemon=True
+        ).start()
 
     signal.signal(signal.SIGTERM, stop)
     print(f"serving a simulated terminal on {host}:{server.port}", flush=True)
@@ -48,4 +60,12 @@ def serve(
         server.start()
     except KeyboardInterrupt:
         server.close()
+    finally:
+        stopped.set()
     print("stopped", file=sys.stderr, flush=True)
+
+
+def _step_market(terminal: Any, interval_s: float, stopped: threading.Event) -> None:
+    """Move the simulated market one feed step per interval until the server stops."""
+    while not stopped.wait(interval_s):
+        terminal.market.step()
