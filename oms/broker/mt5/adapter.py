@@ -174,11 +174,17 @@ class Mt5Broker:
         if self._state is ConnectionState.DISCONNECTED:
             await self.connect()
 
+    async def _call(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run on the worker within the call timeout (an inline worker cannot be waited on)."""
+        if self._worker.inline:
+            return await self._worker.run(fn, *args)
+        return await asyncio.wait_for(
+            self._worker.run(fn, *args), timeout=self.policy.call_timeout_s
+        )
+
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
         try:
-            return await asyncio.wait_for(
-                self._worker.run(fn, *args), timeout=self.policy.call_timeout_s
-            )
+            return await self._call(fn, *args)
         except TimeoutError as exc:
             self._set_state(ConnectionState.DISCONNECTED)
             raise BrokerUnavailableError(
@@ -245,9 +251,7 @@ class Mt5Broker:
         *args: Any,
     ) -> SendOutcome:
         try:
-            replies = await asyncio.wait_for(
-                self._worker.run(fn, *args), timeout=self.policy.call_timeout_s
-            )
+            replies = await self._call(fn, *args)
         except BrokerRequestError as exc:
             return _not_sent(client_id, f"refused before sending: {exc}", sent_ns)
         except TimeoutError:
@@ -260,8 +264,7 @@ class Mt5Broker:
             )
         if _connection_lost(replies):
             self._set_state(ConnectionState.DISCONNECTED)
-        outcome = send_outcome(client_id, volume, replies)
-        return _with_sent(outcome, sent_ns)
+        return send_outcome(client_id, volume, replies, sent_ns)
 
     # --- looking up ---------------------------------------------------------------------------
 
@@ -352,9 +355,3 @@ def _not_sent(client_id: str, reason: str, sent_ns: int) -> SendOutcome:
     return SendOutcome(
         status=OutcomeStatus.REJECTED, client_id=client_id, reason=reason, sent_ns=sent_ns
     )
-
-
-def _with_sent(outcome: SendOutcome, sent_ns: int) -> SendOutcome:
-    from dataclasses import replace
-
-    return replace(outcome, sent_ns=sent_ns)

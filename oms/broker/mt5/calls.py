@@ -32,7 +32,7 @@ from oms.broker.mt5.records import (
     price,
     symbol_spec_from,
 )
-from oms.broker.mt5.requests import place_request, reprice
+from oms.broker.mt5.requests import QUOTE_DRIVEN, place_request, reprice
 from oms.broker.port import (
     BrokerDeal,
     BrokerOrder,
@@ -381,8 +381,13 @@ def _done_msc(order: BrokerOrder) -> int:
 def place(
     session: Session, order: PlaceOrder, spec: SymbolSpec, deviation: int, max_attempts: int
 ) -> tuple[RawReply, ...]:
-    """Build the request for a new order (market orders at the current quote) and send it."""
-    fresh = quote(session, order.symbol) if order.kind is OrderKind.MARKET else None
+    """Build the request for a new order and send it.
+
+    Under Market and Exchange execution a market order carries no price (the server fills at
+    the book), so the quote is read only for Instant and Request execution, which need one.
+    """
+    needs_quote = order.kind is OrderKind.MARKET and spec.execution_mode in QUOTE_DRIVEN
+    fresh = quote(session, order.symbol) if needs_quote else None
     request = place_request(order, spec, fresh, deviation)
     return send(session, request, max_attempts)
 

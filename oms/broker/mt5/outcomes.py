@@ -83,7 +83,7 @@ def _retcode_reason(retcode: int, comment: str) -> str:
 
 
 def send_outcome(
-    client_id: str, requested_volume: Decimal, replies: tuple[RawReply, ...]
+    client_id: str, requested_volume: Decimal, replies: tuple[RawReply, ...], sent_ns: int = 0
 ) -> SendOutcome:
     """The outcome of a place, modify or cancel from its attempts (the last one decides)."""
     if not replies:
@@ -94,7 +94,12 @@ def send_outcome(
 
     def outcome(status: OutcomeStatus, reason: str, **kw: Any) -> SendOutcome:
         return SendOutcome(
-            status=status, client_id=client_id, reason=reason, attempts=attempts, **kw
+            status=status,
+            client_id=client_id,
+            reason=reason,
+            attempts=attempts,
+            sent_ns=sent_ns,
+            **kw,
         )
 
     if last.problem is not None:

@@ -50,7 +50,7 @@ _FILLING_BIT: Final = {
     Filling.IOC: c.SYMBOL_FILLING_IOC,
     Filling.BOC: c.SYMBOL_FILLING_BOC,
 }
-_QUOTE_DRIVEN: Final = frozenset(
+QUOTE_DRIVEN: Final = frozenset(
     {c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST}
 )
 
@@ -68,7 +68,7 @@ def choose_filling(order: PlaceOrder, spec: SymbolSpec) -> int:
     """
     wanted = order.filling
     is_market = order.kind is OrderKind.MARKET
-    quote_driven = spec.execution_mode in _QUOTE_DRIVEN
+    quote_driven = spec.execution_mode in QUOTE_DRIVEN
     if wanted is None:
         if not is_market:
             return c.ORDER_FILLING_RETURN
@@ -124,11 +124,8 @@ def place_request(
 ) -> dict[str, Any]:
     """The order_send request for a new order (market orders take the quote's price)."""
     is_market = order.kind is OrderKind.MARKET
-    if is_market:
-        if quote is not None:
-            px = float(quote.ask if order.side is Side.BUY else quote.bid)
-        else:
-            px = check_price("price", order.price, spec)
+    if is_market and quote is not None:
+        px = float(quote.ask if order.side is Side.BUY else quote.bid)
     else:
         px = check_price("price", order.price, spec)
     request: dict[str, Any] = {
