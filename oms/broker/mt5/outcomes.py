@@ -5,6 +5,7 @@ Pure functions over plain records: the worker gathers the raw answers, this modu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -190,8 +191,10 @@ def match_orders(
 ) -> tuple[str | None, tuple[BrokerOrder, ...]]:
     """The orders that are ours for this query, and which key matched them.
 
-    Ticket first; then magic + symbol + exact comment; then, for a broker that rewrote the
-    comment, magic + symbol + type + initial volume among tickets we do not already own.
+    Ticket first; then magic + symbol + exact comment; then a comment the broker decorated
+    but that still holds the id as a token; last, for a comment rewritten beyond recognition,
+    magic + symbol + type + initial volume among tickets not already ours (`known_tickets`
+    must list every ticket the caller owns, or a same-shaped order of ours could match).
     """
     pool = [o for o in orders if o.ticket not in query.known_tickets]
     if query.ticket is not None:
@@ -202,6 +205,10 @@ def match_orders(
     by_comment = tuple(o for o in same if o.comment == query.client_id)
     if by_comment:
         return "comment", _unique(by_comment)
+    token = re.compile(rf"(?<![\w-]){re.escape(query.client_id)}(?![\w-])")
+    in_comment = tuple(o for o in same if token.search(o.comment))
+    if in_comment:
+        return "comment_token", _unique(in_comment)
     kind = order_type(query.side, query.kind)
     fingerprint = tuple(o for o in same if o.kind == kind and o.volume_initial == query.volume)
     if fingerprint:

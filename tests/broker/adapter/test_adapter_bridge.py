@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -52,16 +53,15 @@ def _wait_until_listening(proc: subprocess.Popen[bytes], port: int) -> None:
     pytest.fail(f"oms sim serve did not listen on port {port} after {READY_ATTEMPTS} tries")
 
 
-@pytest.fixture(scope="module")
-def bridge_port() -> Iterator[int]:
-    """The port of a simulated terminal served by `oms sim serve` in its own process."""
-    port = _free_port()
+@contextmanager
+def served_simulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`oms sim serve` on `port` in its own process, stopped on exit."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "oms", "sim", "serve", "--port", str(port), "--step-ms", "0"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_until_listening(proc, port)
-        yield port
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -69,6 +69,14 @@ def bridge_port() -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def bridge_port() -> Iterator[int]:
+    """The port of a simulated terminal served by `oms sim serve` in its own process."""
+    port = _free_port()
+    with served_simulator(port):
+        yield port
 
 
 @pytest.mark.slow
@@ -139,3 +147,30 @@ def test_the_bridge_runs_no_code_but_terminal_calls(bridge_port: int) -> None:
             client.eval(code)
     with pytest.raises(Exception, match="runs no code"):
         client.execute("import os")
+
+
+@pytest.mark.slow
+async def test_bridge_restart_is_survived_by_rebuilding_the_client() -> None:
+    port = _free_port()
+    broker = Mt5Broker(
+        ThreadWorker(Mt5LinuxClient("127.0.0.1", port, 30.0)),
+        policy=AdapterPolicy(call_timeout_s=30, reconnect_delays_s=(0.1, 0.1)),
+        rebuild_on_reconnect=True,
+    )
+    try:
+        with served_simulator(port):
+            await broker.connect()
+            first = await broker.place(market("RS-1"))
+            assert first.status is OutcomeStatus.FILLED
+        lost = await broker.place(market("RS-2"))
+        assert lost.status is OutcomeStatus.UNKNOWN and lost.attempts[0].error_code is None
+        assert broker.state is ConnectionState.DISCONNECTED
+        with served_simulator(port):
+            again = await broker.place(market("RS-3"))
+            assert again.status is OutcomeStatus.FILLED, again.reason
+            assert broker.state is ConnectionState.CONNECTED
+            ours = frozenset({again.order_ticket or 0})
+            found = await broker.lookup(OrderQuery.for_order(market("RS-2"), known_tickets=ours))
+            assert found.status is OutcomeStatus.NOT_FOUND  # a fresh terminal never saw it
+    finally:
+        await broker.close()

@@ -50,18 +50,34 @@ async def test_lost_ack_of_a_pending_order_is_found_working(
     assert found.order is not None and found.order.live
 
 
+async def test_decorated_comment_is_matched_by_token(
+    broker: Mt5Broker, sim: SimulatedTerminal
+) -> None:
+    sim.faults.rewrite_comments(lambda comment: f"[b] {comment}")
+    order = market("A-4")
+    sim.faults.drop_next_ack()
+    assert (await broker.place(order)).status is OutcomeStatus.UNKNOWN
+    await broker.place(market("A-40"))  # holds "A-4" as a substring, not as a token
+    found = await broker.lookup(OrderQuery.for_order(order))
+    assert found.status is OutcomeStatus.FILLED and found.matched_by == "comment_token"
+    assert found.order is not None and found.order.comment == "[b] A-4"
+
+
 async def test_rewritten_comment_is_matched_by_fingerprint(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
-    earlier = await broker.place(market("A-3", volume="0.20"))
-    sim.faults.rewrite_comments(lambda comment: f"[b] {comment}"[:31])
-    order = market("A-4")
+    earlier = await broker.place(market("A-3"))
+    sim.faults.rewrite_comments(lambda comment: "[broker]")
+    order = market("A-5")
     sim.faults.drop_next_ack()
     assert (await broker.place(order)).status is OutcomeStatus.UNKNOWN
     query = OrderQuery.for_order(order, known_tickets=frozenset({earlier.order_ticket or 0}))
     found = await broker.lookup(query)
     assert found.status is OutcomeStatus.FILLED and found.matched_by == "fingerprint"
-    assert found.order is not None and found.order.comment.startswith("[b]")
+    assert found.order is not None and found.order.comment == "[broker]"
+    # without the tickets already ours, the same-shaped order A-3 makes the answer ambiguous
+    ambiguous = await broker.lookup(OrderQuery.for_order(order))
+    assert ambiguous.status is OutcomeStatus.UNKNOWN and "several" in ambiguous.reason
 
 
 async def test_lost_acks_of_modify_and_cancel_are_confirmed_by_ticket(
