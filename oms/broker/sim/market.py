@@ -52,11 +52,14 @@ class Market:
         self._listener = listener
 
     def step(self, n: int = 1) -> None:
-        """Advance the clock by `n` feed steps, updating the books and reacting after each."""
+        """Take `n` feed steps (a replay's clock follows the recording), reacting after each."""
         with self._lock:
             for _ in range(n):
-                self.time_msc += self.step_msc
-                self._update(self._feed.step(self.time_msc))
+                if self._feed.drives_clock:
+                    self._update(self._feed.step(self.time_msc + self.step_msc))
+                else:
+                    self.time_msc += self.step_msc
+                    self._update(self._feed.step(self.time_msc))
 
     def advance(self, seconds: float) -> None:
         """Jump the clock forward (e.g. past midnight for DAY orders), then take one feed step."""

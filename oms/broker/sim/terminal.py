@@ -27,6 +27,7 @@ from oms.broker.sim.records import (
     OrderCheckResult,
     OrderSendResult,
     SymbolInfo,
+    TerminalInfo,
     Tick,
     TradeDeal,
     TradeOrder,
@@ -272,10 +273,8 @@ class SimulatedTerminal(Mt5Constants):
         )
 
     @_api()
-    def terminal_info(self) -> Any:
+    def terminal_info(self) -> TerminalInfo:
         """Terminal state; `connected` is False while the trade server is unreachable."""
-        from oms.broker.sim.records import TerminalInfo
-
         return TerminalInfo(
             (
                 False,
