@@ -110,6 +110,45 @@ def _raw_bridge_rate(port: int, orders: int) -> float:
     return orders / (time.perf_counter() - started)
 
 
+def adapter_figures(orders: int, bridge_orders: int, repeat: int) -> dict[str, Any]:
+    """Orders per second through the adapter in process, on its thread, and over the bridge."""
+
+    def inline() -> float:
+        sim = _sim()
+        return asyncio.run(_adapter_rate(InlineWorker(SameObject(sim)), orders, sim.market.step))
+
+    def thread() -> float:
+        sim = _sim()
+        return asyncio.run(_adapter_rate(ThreadWorker(SameObject(sim)), orders, sim.market.step))
+
+    def bridged(port: int) -> float:
+        worker = ThreadWorker(Mt5LinuxClient("127.0.0.1", port, 60))
+        return asyncio.run(_adapter_rate(worker, bridge_orders))
+
+    figures: dict[str, Any] = {
+        "adapter_inline_order_send_per_s": round(
+            statistics.median(inline() for _ in range(repeat))
+        ),
+        "adapter_thread_order_send_per_s": round(
+            statistics.median(thread() for _ in range(repeat))
+        ),
+    }
+    proc, port = _serve()
+    try:
+        over_bridge = [bridged(port) for _ in range(repeat)]
+        raw = [_raw_bridge_rate(port, bridge_orders) for _ in range(repeat)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    figures.update(
+        bridge_order_send_per_s=round(statistics.median(over_bridge)),
+        bridge_raw_order_send_per_s=round(statistics.median(raw)),
+        adapter_orders=orders,
+        bridge_orders=bridge_orders,
+    )
+    return figures
+
+
 def main(argv: list[str]) -> dict[str, Any]:
     """Run the adapter and bridge benchmarks and return their figures."""
     parser = argparse.ArgumentParser(prog="bench.py bridge")
@@ -118,47 +157,6 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--bridge-orders", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-
-    def inline() -> float:
-        sim = _sim()
-        return asyncio.run(
-            _adapter_rate(InlineWorker(SameObject(sim)), args.orders, sim.market.step)
-        )
-
-    def thread() -> float:
-        sim = _sim()
-        return asyncio.run(
-            _adapter_rate(ThreadWorker(SameObject(sim)), args.orders, sim.market.step)
-        )
-
-    figures: dict[str, Any] = {
-        "adapter_inline_order_send_per_s": round(
-            statistics.median(inline() for _ in range(args.repeat))
-        ),
-        "adapter_thread_order_send_per_s": round(
-            statistics.median(thread() for _ in range(args.repeat))
-        ),
-    }
-    proc, port = _serve()
-    try:
-        bridged = [
-            asyncio.run(
-                _adapter_rate(
-                    ThreadWorker(Mt5LinuxClient("127.0.0.1", port, 60)), args.bridge_orders
-                )
-            )
-            for _ in range(args.repeat)
-        ]
-        raw = [_raw_bridge_rate(port, args.bridge_orders) for _ in range(args.repeat)]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    figures.update(
-        bridge_order_send_per_s=round(statistics.median(bridged)),
-        bridge_raw_order_send_per_s=round(statistics.median(raw)),
-        orders=args.orders,
-        bridge_orders=args.bridge_orders,
-        repeat=args.repeat,
-        book_levels=10,
-    )
+    figures = adapter_figures(args.orders, args.bridge_orders, args.repeat)
+    figures.update(repeat=args.repeat, book_levels=10)
     return figures
