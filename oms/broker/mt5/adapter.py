@@ -20,7 +20,7 @@ from oms.broker.mt5.outcomes import (
     resolve_place,
     send_outcome,
 )
-from oms.broker.mt5.records import SymbolSpec
+from oms.broker.mt5.records import Quote, SymbolSpec
 from oms.broker.mt5.requests import cancel_request, modify_request
 from oms.broker.port import (
     BrokerChanges,
@@ -206,6 +206,11 @@ class Mt5Broker:
         if spec is None:
             spec = self._specs[symbol] = await self._run(calls.symbol_spec, symbol)
         return spec
+
+    async def quote(self, symbol: str) -> Quote | None:
+        """The symbol's best bid and ask now, or None when the terminal has no tick."""
+        await self._ready()
+        return await self._run(calls.quote, symbol)
 
     async def place(self, order: PlaceOrder) -> SendOutcome:
         """Send a new order; UNKNOWN when the answer was lost (then call `lookup`)."""

@@ -19,6 +19,7 @@ from oms.broker.mt5.outcomes import RawReply, is_retryable, match_orders
 from oms.broker.mt5.records import (
     ORDER_SEND_RESULT_FIELDS,
     SYMBOL_SPEC_FIELDS,
+    TICK_FIELDS,
     TRADE_DEAL_FIELDS,
     TRADE_ORDER_FIELDS,
     TRADE_POSITION_FIELDS,
@@ -163,7 +164,8 @@ def quote(session: Session, symbol: str) -> Quote | None:
     tick = session.terminal().symbol_info_tick(symbol)
     if tick is None:
         return None
-    return Quote(bid=price(tick.bid), ask=price(tick.ask), time_msc=int(tick.time_msc))
+    raw = session.layouts.read("Tick", tick, TICK_FIELDS)
+    return Quote(bid=price(raw["bid"]), ask=price(raw["ask"]), time_msc=int(raw["time_msc"]))
 
 
 # --- trading --------------------------------------------------------------------------------

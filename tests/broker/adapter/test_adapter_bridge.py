@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,12 +19,14 @@ from oms.broker.port import (
     CancelOrder,
     ConnectionState,
     ModifyOrder,
+    OrderKind,
     OrderQuery,
     OutcomeStatus,
+    PlaceOrder,
     Side,
 )
 from oms.broker.worker import Mt5LinuxClient, ThreadWorker
-from tests.broker.adapter.conftest import limit, market
+from tests.broker.adapter.conftest import market
 
 ROOT = Path(__file__).resolve().parents[3]
 READY_ATTEMPTS = 300
@@ -71,75 +74,110 @@ def served_simulator(port: int) -> Iterator[subprocess.Popen[bytes]]:
             proc.wait(timeout=10)
 
 
+REAL = os.environ.get("OMS_TEST_MT5LINUX", "")
+"""`host:port` of a real Wine-side mt5linux server (demo account!) to run the trading test on."""
+SYMBOL = os.environ.get("OMS_TEST_MT5_SYMBOL", "EURUSD")
+MAGIC = 990_077
+RUN = f"{os.getpid() % 100_000}"
+
+
 @pytest.fixture(scope="module")
-def bridge_port() -> Iterator[int]:
-    """The port of a simulated terminal served by `oms sim serve` in its own process."""
+def bridge_address() -> Iterator[tuple[str, int]]:
+    """A real mt5linux server when OMS_TEST_MT5LINUX is set, else `oms sim serve`."""
+    if REAL:
+        host, _, port = REAL.rpartition(":")
+        yield host, int(port)
+        return
     port = _free_port()
     with served_simulator(port):
-        yield port
+        yield "127.0.0.1", port
+
+
+def _order(tag: str, side: Side, kind: OrderKind, volume: Decimal, **kw: Any) -> PlaceOrder:
+    return PlaceOrder(f"{tag}-{RUN}", MAGIC, SYMBOL, side, kind, volume, **kw)
+
+
+def _on_grid(value: Decimal, tick: Decimal) -> Decimal:
+    return (value / tick).to_integral_value() * tick
 
 
 @pytest.mark.slow
-async def test_trading_through_mt5linux_over_the_bridge(bridge_port: int) -> None:
+async def test_trading_through_mt5linux_over_the_bridge(bridge_address: tuple[str, int]) -> None:
+    host, port = bridge_address
     broker = Mt5Broker(
-        ThreadWorker(Mt5LinuxClient("127.0.0.1", bridge_port, 30.0)),
+        ThreadWorker(Mt5LinuxClient(host, port, 30.0)),
         policy=AdapterPolicy(call_timeout_s=30, reconnect_delays_s=(0.1,)),
         rebuild_on_reconnect=True,
     )
     try:
         assert await broker.connect() is ConnectionState.CONNECTED
+        spec = await broker.symbol(SYMBOL)
+        quote = await broker.quote(SYMBOL)
+        assert quote is not None and quote.bid > 0
+        lot = spec.volume_min
+        far_below = _on_grid(quote.bid * Decimal("0.95"), spec.tick_size)
+        further = far_below - 10 * spec.tick_size
 
-        bought = await broker.place(market("BR-1", volume="0.30"))
+        bought = await broker.place(_order("BR1", Side.BUY, OrderKind.MARKET, lot))
         assert bought.status is OutcomeStatus.FILLED, bought.reason
-        assert bought.filled_volume == Decimal("0.3") and bought.deal_ticket
+        assert bought.filled_volume == lot and bought.deal_ticket
 
-        resting = await broker.place(limit("BR-2", Decimal("1.05000")))
+        resting = await broker.place(_order("BR2", Side.BUY, OrderKind.LIMIT, lot, price=far_below))
         assert resting.status is OutcomeStatus.PLACED, resting.reason
         ticket = resting.order_ticket
         assert ticket is not None
-        moved = await broker.modify(ModifyOrder("BR-2", ticket, price=Decimal("1.04900")))
+        change = ModifyOrder(f"BR2-{RUN}", ticket, price=further)
+        moved = await broker.modify(change)
         assert moved.status is OutcomeStatus.MODIFIED, moved.reason
-        confirmed = await broker.confirm_modify(
-            ModifyOrder("BR-2", ticket, price=Decimal("1.04900"))
-        )
+        confirmed = await broker.confirm_modify(change)
         assert confirmed.status is OutcomeStatus.MODIFIED
-        assert confirmed.order is not None and confirmed.order.price_open == Decimal("1.049")
+        assert confirmed.order is not None and confirmed.order.price_open == further
 
         changes = await broker.poll()
-        assert [p.identifier for p in changes.positions] == [bought.order_ticket]
-        assert [o.ticket for o in changes.open_orders] == [ticket]
-        assert [d.ticket for d in changes.deals] == [bought.deal_ticket]
+        ours = [p for p in changes.positions if p.magic == MAGIC]
+        assert [p.identifier for p in ours] == [bought.order_ticket]
+        assert ticket in {o.ticket for o in changes.open_orders}
+        assert bought.deal_ticket in {d.ticket for d in changes.deals}
 
-        canceled = await broker.cancel(CancelOrder("BR-2", ticket))
+        canceled = await broker.cancel(CancelOrder(f"BR2-{RUN}", ticket))
         assert canceled.status is OutcomeStatus.CANCELED, canceled.reason
-        closed = await broker.place(
-            market("BR-3", side=Side.SELL, volume="0.30", position=bought.order_ticket)
-        )
+        closing = _order("BR3", Side.SELL, OrderKind.MARKET, lot, position=bought.order_ticket)
+        closed = await broker.place(closing)
         assert closed.status is OutcomeStatus.FILLED, closed.reason
 
         history = await broker.poll()
-        assert history.positions == () and history.open_orders == ()
-        assert {o.comment for o in history.history_orders} == {"BR-2", "BR-3"}
-        assert [d.order for d in history.deals] == [closed.order_ticket]
+        assert not [p for p in history.positions if p.magic == MAGIC]
+        assert ticket not in {o.ticket for o in history.open_orders}
+        assert {o.comment for o in history.history_orders if o.magic == MAGIC} >= {
+            f"BR2-{RUN}",
+            f"BR3-{RUN}",
+        }
+        assert closed.order_ticket in {d.order for d in history.deals}
 
-        found = await broker.lookup(OrderQuery.for_order(market("BR-3", side=Side.SELL)))
+        found = await broker.lookup(OrderQuery.for_order(closing))
         assert found.status is OutcomeStatus.FILLED and found.matched_by == "comment"
         assert found.order_ticket == closed.order_ticket
-        never_sent = await broker.lookup(OrderQuery.for_order(market("BR-9")))
-        assert never_sent.status is OutcomeStatus.NOT_FOUND
-        found = await broker.lookup(
-            OrderQuery.for_order(market("BR-1", volume="0.30"), ticket=bought.order_ticket)
+        known = frozenset(t for t in (bought.order_ticket, ticket, closed.order_ticket) if t)
+        never_sent = _order("BR9", Side.BUY, OrderKind.MARKET, lot)
+        missing = await broker.lookup(OrderQuery.for_order(never_sent, known_tickets=known))
+        assert missing.status is OutcomeStatus.NOT_FOUND
+        by_ticket = await broker.lookup(
+            OrderQuery.for_order(
+                _order("BR1", Side.BUY, OrderKind.MARKET, lot), ticket=bought.order_ticket
+            )
         )
-        assert found.status is OutcomeStatus.FILLED and found.matched_by == "ticket"
+        assert by_ticket.status is OutcomeStatus.FILLED and by_ticket.matched_by == "ticket"
     finally:
         await broker.close()
 
 
 @pytest.mark.slow
-def test_the_bridge_runs_no_code_but_terminal_calls(bridge_port: int) -> None:
+def test_the_bridge_runs_no_code_but_terminal_calls(bridge_address: tuple[str, int]) -> None:
     from mt5linux import MetaTrader5
 
-    client = MetaTrader5(host="127.0.0.1", port=bridge_port)
+    if REAL:
+        pytest.skip("a real Wine-side server is a classic RPyC server: it runs any code")
+    client = MetaTrader5(host=bridge_address[0], port=bridge_address[1])
     assert client.initialize() is True
     assert client.symbol_info("EURUSD").digits == 5
     for code in ("__import__('os').getcwd()", "mt5.__class__", "open('/etc/passwd').read()"):
@@ -150,6 +188,7 @@ def test_the_bridge_runs_no_code_but_terminal_calls(bridge_port: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(bool(REAL), reason="restarts the local simulated server")
 async def test_bridge_restart_is_survived_by_rebuilding_the_client() -> None:
     port = _free_port()
     broker = Mt5Broker(

@@ -115,6 +115,8 @@ async def test_terminal_disconnect_then_reconnect(
 
     still_down = await broker.lookup(OrderQuery.for_order(order))
     assert still_down.status is OutcomeStatus.UNKNOWN and "lookup failed" in still_down.reason
+    with pytest.raises(BrokerUnavailableError, match="unreachable"):
+        await broker.poll()
     refused = await broker.place(market("D-2"))
     assert refused.status is OutcomeStatus.REJECTED and refused.attempts == ()
     assert terminal.calls["order_send"] == 1
