@@ -25,6 +25,7 @@ class Faults:
         self._server = server
         self._result = result
         self.ipc_down = False
+        self.ipc_error = (C.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
         self.needs_initialize = False
         self.server_down = False
         self.algo_trading = True
@@ -32,15 +33,26 @@ class Faults:
         self.rejects: list[int] = []
 
     def disconnect(self, kind: str = "ipc") -> None:
-        """Lose the terminal ("ipc": every call fails with -10004 until reconnect() and a new
-        initialize()) or its trade server ("server": connected False, order_send 10031)."""
+        """Break the link to the terminal or to its trade server, until reconnect().
+
+        "ipc": every call returns None/False with (-10004, 'No IPC connection');
+        "hang": the same with (-10005, 'IPC timeout'), a terminal that stopped answering;
+        after either, initialize() is needed again once reconnected.
+        "server": the terminal stays up but loses its trade server: terminal_info().connected
+        is False and order_send answers 10031.
+        """
         with self._lock:
-            if kind == "ipc":
+            if kind in ("ipc", "hang"):
                 self.ipc_down = self.needs_initialize = True
+                self.ipc_error = (
+                    (C.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
+                    if kind == "ipc"
+                    else (C.RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
+                )
             elif kind == "server":
                 self.server_down = True
             else:
-                raise OmsError(f"disconnect kind must be 'ipc' or 'server', not {kind!r}")
+                raise OmsError(f"disconnect kind must be 'ipc', 'hang' or 'server', not {kind!r}")
 
     def reconnect(self) -> None:
         """Bring the terminal and its server back (after an IPC loss, initialize() is still due)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oms.broker.sim.constants import (
     EXPIRATION_DAY_BIT,
@@ -53,15 +53,13 @@ class SymbolSpec:
     volatility_ticks: float = 3.0
     off_quotes_points: int = 500
 
-    @property
-    def point(self) -> float:
-        """Smallest price change: 10**-digits."""
-        return round(10.0**-self.digits, self.digits)
+    point: float = field(init=False)  # smallest price change: 10**-digits
+    tick_size: float = field(init=False)  # price grid step; the point for these symbols
 
-    @property
-    def tick_size(self) -> float:
-        """Price grid step; equal to the point for the default symbols."""
-        return self.point
+    def __post_init__(self) -> None:
+        point = round(10.0**-self.digits, self.digits)
+        object.__setattr__(self, "point", point)
+        object.__setattr__(self, "tick_size", point)
 
     @property
     def currency_margin(self) -> str:

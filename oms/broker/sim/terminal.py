@@ -66,8 +66,9 @@ def _api(failure: Any = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
             if self._latency is not None:
                 time.sleep(self._latency())
             with self._lock:
-                if self.faults.ipc_down or self.faults.needs_initialize or not self._initialized:
-                    self._error = NO_IPC
+                faults = self.faults
+                if faults.ipc_down or faults.needs_initialize or not self._initialized:
+                    self._error = faults.ipc_error if faults.ipc_down else NO_IPC
                     return failure  # type: ignore[no-any-return]
                 self._error = OK
                 return fn(*args, **kwargs)

@@ -22,6 +22,15 @@ def test_ipc_disconnect_needs_reconnect_and_initialize(mt5: SimulatedTerminal) -
     assert mt5.order_send(market(mt5, 0)).retcode == 10009
 
 
+def test_hung_terminal_times_out(mt5: SimulatedTerminal) -> None:
+    mt5.faults.disconnect("hang")
+    assert mt5.orders_get() is None and mt5.last_error() == (-10005, "IPC timeout")
+    assert mt5.symbol_select("EURUSD") is False
+    mt5.faults.reconnect()
+    assert mt5.orders_get() is None and mt5.last_error()[0] == -10004
+    assert mt5.initialize() and mt5.orders_get() == ()
+
+
 def test_server_disconnect_shows_in_terminal_info(mt5: SimulatedTerminal) -> None:
     mt5.faults.disconnect("server")
     info = mt5.terminal_info()

@@ -104,3 +104,18 @@ def test_concurrent_senders_and_market_steps_keep_the_ledger_consistent() -> Non
     assert len({d.order for d in deals}) == len(deals)
     balance = 100_000 + sum(d.profit for d in deals)
     assert mt5.account_info().balance == pytest.approx(balance, abs=0.01)
+
+
+def test_pacer_moves_the_market_in_real_time() -> None:
+    from oms.broker.sim.pacer import Pacer
+
+    mt5 = SimulatedTerminal(seed=3, step_msc=5)
+    mt5.initialize()
+    wall = [mt5.market.time_msc + 60_000]  # a wall clock one minute ahead of the simulation
+    pacer = Pacer(mt5.market, wall_ms=lambda: wall[0]).start()
+    try:
+        assert mt5.market.time_msc >= wall[0]  # caught up at start
+        assert pacer.wait_steps(3, timeout=10)
+    finally:
+        pacer.stop()
+    assert pacer.steps >= 3 and mt5.market.time_msc >= wall[0] + 3 * 5
