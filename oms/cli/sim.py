@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from enum import StrEnum
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -39,20 +38,18 @@ def serve(
     """Serve one simulated terminal to mt5linux clients until interrupted."""
     from oms.broker.bridge import make_server
     from oms.broker.sim import SimulatedTerminal
-
-    terminal = SimulatedTerminal(seed=seed, margin_mode=margin_mode.value)
-    server = make_server(terminal, host=host, port=port)
-
-    stopped = threading.Event()
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
-        server.close()
+    from oms.broker.sim.pacer import Pacer
 
     if step_ms:
-        threading.Thread(
-            target=_step_market, args=(terminal, step_ms / 1000, stopped), daemon=True
-        ).start()
+        terminal = SimulatedTerminal(seed=seed, margin_mode=margin_mode.value, step_msc=step_ms)
+    else:
+        terminal = SimulatedTerminal(seed=seed, margin_mode=margin_mode.value)
+    server = make_server(terminal, host=host, port=port)
+
+    pacer = Pacer(terminal.market).start() if step_ms else None
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.close()
 
     signal.signal(signal.SIGTERM, stop)
     print(f"serving a simulated terminal on {host}:{server.port}", flush=True)
@@ -61,11 +58,7 @@ def serve(
     except KeyboardInterrupt:
         server.close()
     finally:
-        stopped.set()
+        if pacer is not None:
+            pacer.stop()
     print("stopped", file=sys.stderr, flush=True)
 
-
-def _step_market(terminal: Any, interval_s: float, stopped: threading.Event) -> None:
-    """Move the simulated market one feed step per interval until the server stops."""
-    while not stopped.wait(interval_s):
-        terminal.market.step()

@@ -100,17 +100,21 @@ async def test_lost_acks_of_modify_and_cancel_are_confirmed_by_ticket(
     assert (await broker.confirm_cancel(cancel)).status is OutcomeStatus.CANCELED
 
 
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [("ipc", c.RES_E_INTERNAL_FAIL_CONNECT), ("hang", c.RES_E_INTERNAL_FAIL_TIMEOUT)],
+)
 async def test_terminal_disconnect_then_reconnect(
-    broker: Mt5Broker, sim: SimulatedTerminal, terminal: Instrumented
+    broker: Mt5Broker, sim: SimulatedTerminal, terminal: Instrumented, kind: str, code: int
 ) -> None:
     states: list[ConnectionState] = []
     broker._on_state = states.append
     await broker.symbol("EURUSD")
-    sim.faults.disconnect("ipc")
+    sim.faults.disconnect(kind)
     order = market("D-1")
     out = await broker.place(order)
     assert out.status is OutcomeStatus.UNKNOWN
-    assert out.attempts[0].error_code == c.RES_E_INTERNAL_FAIL_CONNECT
+    assert out.attempts[0].error_code == code
     assert broker.state is ConnectionState.DISCONNECTED
 
     still_down = await broker.lookup(OrderQuery.for_order(order))
