@@ -65,9 +65,7 @@ class AdapterPolicy:
 
 def _connection_lost(replies: tuple[RawReply, ...]) -> bool:
     last = replies[-1]
-    if last.problem is not None and not last.problem.startswith("unreadable"):
-        return True
-    return last.error is not None and last.error[0] in c.IPC_ERRORS
+    return last.link_lost or (last.error is not None and last.error[0] in c.IPC_ERRORS)
 
 
 class Mt5Broker:
@@ -95,7 +93,7 @@ class Mt5Broker:
         self._rebuild = rebuild_on_reconnect
         self._clock = clock
         self._sleep = sleep
-        self._on_state = on_state
+        self.on_state = on_state
         self._state = ConnectionState.DISCONNECTED
         self._specs: dict[str, SymbolSpec] = {}
         self._cursor = HistoryCursor()
@@ -111,6 +109,11 @@ class Mt5Broker:
         return self._state
 
     @property
+    def worker(self) -> Worker:
+        """Where the terminal calls run."""
+        return self._worker
+
+    @property
     def cursor(self) -> HistoryCursor:
         """Where the next poll resumes."""
         return self._cursor
@@ -123,21 +126,20 @@ class Mt5Broker:
     def _set_state(self, state: ConnectionState) -> None:
         if state is not self._state:
             self._state = state
-            if self._on_state is not None:
-                self._on_state(state)
+            if self.on_state is not None:
+                self.on_state(state)
 
     async def connect(self) -> ConnectionState:
         """shutdown() + initialize(), retried with backoff; raises when every try failed."""
         async with self._connect_lock:
             self._set_state(ConnectionState.CONNECTING)
             delays = (0.0, *self.policy.reconnect_delays_s)
-            for attempt, delay in enumerate(delays):
+            for delay in delays:
                 if delay:
                     await self._sleep(delay)
-                rebuild = self._rebuild and attempt > 0
                 try:
                     ok, connected, detail = await self._run(
-                        calls.connect, self._login, rebuild or self._rebuild
+                        calls.connect, self._login, self._rebuild
                     )
                 except BrokerUnavailableError as exc:
                     ok, connected, detail = False, False, str(exc)

@@ -198,7 +198,9 @@ def send_once(session: Session, request: dict[str, Any]) -> RawReply:
     except (BrokerDataError, TypeError, ValueError, KeyError) as exc:
         return RawReply(request, sent, time.time_ns(), problem=f"unreadable result: {exc}")
     except Exception as exc:  # the bridge: EOFError, TimeoutError, ConnectionError
-        return RawReply(request, sent, time.time_ns(), problem=f"{type(exc).__name__}: {exc}")
+        return RawReply(
+            request, sent, time.time_ns(), problem=f"{type(exc).__name__}: {exc}", link_lost=True
+        )
 
 
 def send(session: Session, request: dict[str, Any], max_attempts: int) -> tuple[RawReply, ...]:

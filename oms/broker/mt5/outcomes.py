@@ -34,7 +34,8 @@ class RawReply:
     """One order_send call as it happened: the request, then a result, an error or an exception.
 
     `result` holds the OrderSendResult fields (without `request`) as builtins; `error` is
-    `last_error()` after a `None`; `problem` names an exception or an unreadable result.
+    `last_error()` after a `None`; `problem` names an exception or an unreadable result, and
+    `link_lost` says the exception was the connection failing (socket closed, no answer).
     """
 
     request: dict[str, Any]
@@ -43,6 +44,7 @@ class RawReply:
     result: dict[str, Any] | None = None
     error: tuple[int, str] | None = None
     problem: str | None = None
+    link_lost: bool = False
 
     @property
     def retcode(self) -> int | None:

@@ -62,13 +62,13 @@ def test_unknown_backend_is_refused() -> None:
 
 async def test_each_backend_gets_its_worker() -> None:
     sim = build_broker(Settings(mt5_backend="sim", mt5_sim_margin_mode="netting"))
-    assert isinstance(sim._worker, ThreadWorker)
+    assert isinstance(sim.worker, ThreadWorker)
     await sim.connect()
     assert (await sim.place(market("C-1"))).status is OutcomeStatus.FILLED
     await sim.close()
     linux = build_broker(Settings(mt5_backend="mt5linux"))
-    assert isinstance(linux._worker, ThreadWorker)
-    await linux._worker.close()
+    assert isinstance(linux.worker, ThreadWorker)
+    await linux.worker.close()
     native = build_broker(Settings(mt5_backend="native"))
-    assert isinstance(native._worker, ProcessWorker)
-    await native._worker.close()
+    assert isinstance(native.worker, ProcessWorker)
+    await native.worker.close()

@@ -108,7 +108,7 @@ async def test_terminal_disconnect_then_reconnect(
     broker: Mt5Broker, sim: SimulatedTerminal, terminal: Instrumented, kind: str, code: int
 ) -> None:
     states: list[ConnectionState] = []
-    broker._on_state = states.append
+    broker.on_state = states.append
     await broker.symbol("EURUSD")
     sim.faults.disconnect(kind)
     order = market("D-1")
