@@ -164,6 +164,42 @@ class CancelOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class ModifyPosition:
+    """New stop loss and take profit of an open position (None removes the level)."""
+
+    client_id: str
+    symbol: str
+    position: int
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _check_client_id(self.client_id)
+        if self.position <= 0:
+            raise BrokerRequestError(f"position must be positive, got {self.position}")
+        for name in ("sl", "tp"):
+            _check_positive(name, getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class CloseBy:
+    """Close a position against an opposite one of the same symbol (hedging accounts)."""
+
+    client_id: str
+    magic: int
+    symbol: str
+    position: int
+    position_by: int
+
+    def __post_init__(self) -> None:
+        _check_client_id(self.client_id)
+        if not 0 <= self.magic <= MAX_MAGIC:
+            raise BrokerRequestError(f"magic {self.magic} is outside 0..2**64-1")
+        if self.position <= 0 or self.position_by <= 0 or self.position == self.position_by:
+            raise BrokerRequestError("close-by needs two different positive position tickets")
+
+
+@dataclass(frozen=True, slots=True)
 class SendAttempt:
     """One request as the broker saw it: journaled so requote retries are auditable."""
 
@@ -350,6 +386,14 @@ class BrokerPort(Protocol):
 
     async def cancel(self, cancel: CancelOrder) -> SendOutcome:
         """Remove a resting order."""
+        ...
+
+    async def modify_position(self, change: ModifyPosition) -> SendOutcome:
+        """Move an open position's stop loss and take profit."""
+        ...
+
+    async def close_by(self, close: CloseBy) -> SendOutcome:
+        """Close a position against an opposite one."""
         ...
 
     async def lookup(self, query: OrderQuery) -> SendOutcome:

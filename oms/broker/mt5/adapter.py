@@ -21,14 +21,21 @@ from oms.broker.mt5.outcomes import (
     send_outcome,
 )
 from oms.broker.mt5.records import Quote, SymbolSpec
-from oms.broker.mt5.requests import cancel_request, modify_request
+from oms.broker.mt5.requests import (
+    cancel_request,
+    close_by_request,
+    modify_position_request,
+    modify_request,
+)
 from oms.broker.port import (
     BrokerChanges,
     BrokerRequestError,
     CancelOrder,
+    CloseBy,
     ConnectionState,
     HistoryCursor,
     ModifyOrder,
+    ModifyPosition,
     OrderQuery,
     OutcomeStatus,
     PlaceOrder,
@@ -240,6 +247,14 @@ class Mt5Broker:
     async def cancel(self, cancel: CancelOrder) -> SendOutcome:
         """Remove a resting order."""
         return await self._send_once(cancel.client_id, cancel_request(cancel))
+
+    async def modify_position(self, change: ModifyPosition) -> SendOutcome:
+        """Move an open position's stop loss and take profit (0 removes a level)."""
+        return await self._send_once(change.client_id, modify_position_request(change))
+
+    async def close_by(self, close: CloseBy) -> SendOutcome:
+        """Close a position against an opposite one of the same symbol (hedging accounts)."""
+        return await self._send_once(close.client_id, close_by_request(close))
 
     async def _send_once(self, client_id: str, request: dict[str, Any]) -> SendOutcome:
         sent_ns = time.time_ns()

@@ -140,6 +140,8 @@ def send_outcome(
             open_volume=requested_volume,
         )
     filled = volume(result.get("volume", 0.0))
+    if action == c.ACTION_CLOSE_BY:
+        requested_volume = filled
     fill_price = price(result["price"]) if result.get("price") else None
     if filled <= 0 or retcode == c.RETCODE_PLACED:
         return outcome(

@@ -15,9 +15,11 @@ from oms.broker.mt5.records import Quote, SymbolSpec
 from oms.broker.port import (
     BrokerRequestError,
     CancelOrder,
+    CloseBy,
     Expiry,
     Filling,
     ModifyOrder,
+    ModifyPosition,
     OrderKind,
     PlaceOrder,
     Side,
@@ -177,3 +179,26 @@ def modify_request(change: ModifyOrder) -> dict[str, Any]:
 def cancel_request(cancel: CancelOrder) -> dict[str, Any]:
     """The order_send request that removes a resting order."""
     return {"action": c.ACTION_REMOVE, "order": int(cancel.ticket)}
+
+
+def modify_position_request(change: ModifyPosition) -> dict[str, Any]:
+    """The order_send request that sets a position's stop loss and take profit."""
+    return {
+        "action": c.ACTION_SLTP,
+        "symbol": str(change.symbol),
+        "position": int(change.position),
+        "sl": float(change.sl) if change.sl is not None else 0.0,
+        "tp": float(change.tp) if change.tp is not None else 0.0,
+    }
+
+
+def close_by_request(close: CloseBy) -> dict[str, Any]:
+    """The order_send request that closes `position` against the opposite `position_by`."""
+    return {
+        "action": c.ACTION_CLOSE_BY,
+        "symbol": str(close.symbol),
+        "position": int(close.position),
+        "position_by": int(close.position_by),
+        "magic": int(close.magic),
+        "comment": str(close.client_id),
+    }

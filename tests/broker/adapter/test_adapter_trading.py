@@ -10,8 +10,10 @@ from oms.broker.mt5 import constants as c
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
 from oms.broker.port import (
     CancelOrder,
+    CloseBy,
     Filling,
     ModifyOrder,
+    ModifyPosition,
     OutcomeStatus,
     Side,
 )
@@ -154,3 +156,27 @@ async def test_instant_execution_symbol_gets_fok(sim: SimulatedTerminal) -> None
     (order,) = instant.history_orders_get(ticket=out.order_ticket)
     assert order.type_filling == c.ORDER_FILLING_FOK
     await broker.close()
+
+
+async def test_position_stops_and_close_by(broker: Mt5Broker, sim: SimulatedTerminal) -> None:
+    long = await broker.place(market("H-1", volume="0.30"))
+    short = await broker.place(market("H-2", side=Side.SELL, volume="0.10"))
+    assert long.order_ticket and short.order_ticket
+    tick = sim.symbol_info_tick("EURUSD")
+    stop = Decimal(str(round(tick.bid - 0.01, 5)))
+    change = ModifyPosition("H-1", "EURUSD", long.order_ticket, sl=stop)
+    moved = await broker.modify_position(change)
+    assert moved.status is OutcomeStatus.MODIFIED, moved.reason
+    assert sim.positions_get(ticket=long.order_ticket)[0].sl == pytest.approx(float(stop))
+    again = await broker.modify_position(change)
+    assert again.status is OutcomeStatus.REJECTED and again.retcode == c.RETCODE_NO_CHANGES
+
+    closed = await broker.close_by(
+        CloseBy("H-3", 7, "EURUSD", long.order_ticket, short.order_ticket)
+    )
+    assert closed.status is OutcomeStatus.FILLED, closed.reason
+    assert closed.filled_volume == Decimal("0.1") and closed.order_ticket
+    (left,) = sim.positions_get()
+    assert left.ticket == long.order_ticket and left.volume == pytest.approx(0.2)
+    entries = {d.entry for d in sim.history_deals_get(ticket=closed.order_ticket)}
+    assert entries == {3}  # DEAL_ENTRY_OUT_BY

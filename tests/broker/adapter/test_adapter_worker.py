@@ -7,7 +7,7 @@ import threading
 
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
 from oms.broker.mt5.factory import NewSimulator
-from oms.broker.port import OrderQuery, OutcomeStatus
+from oms.broker.port import ConnectionState, Filling, OrderQuery, OutcomeStatus
 from oms.broker.sim import SimulatedTerminal
 from oms.broker.worker import ProcessWorker, SameObject, ThreadWorker
 from tests.broker.adapter.conftest import Instrumented, market
@@ -64,8 +64,36 @@ async def test_native_style_process_worker_runs_the_terminal_in_a_child_process(
         assert (await broker.connect()).value == "connected"
         out = await broker.place(market("W-1"))
         assert out.status is OutcomeStatus.FILLED, out.reason
+        refused = await broker.place(market("W-2", filling=Filling.BOC))  # raised in the child
+        assert refused.status is OutcomeStatus.REJECTED and "BOC" in refused.reason
         changes = await broker.poll()
         assert [d.order for d in changes.deals] == [out.order_ticket]
         assert [p.volume for p in changes.positions] == [out.filled_volume]
     finally:
         await broker.close()
+
+
+class GarbledResults:
+    """The simulator, except that order_send answers with a record missing its fields."""
+
+    def __init__(self, terminal: SimulatedTerminal) -> None:
+        self.terminal = terminal
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.terminal, name)
+
+    def order_send(self, request: dict[str, object]) -> object:
+        self.terminal.order_send(request)
+        return ("garbled",)
+
+
+async def test_unreadable_result_is_unknown_and_found_by_lookup(sim: SimulatedTerminal) -> None:
+    broker = Mt5Broker(ThreadWorker(SameObject(GarbledResults(sim))))
+    await broker.connect()
+    order = market("G-1")
+    out = await broker.place(order)
+    assert out.status is OutcomeStatus.UNKNOWN and "unreadable result" in out.reason
+    assert broker.state is ConnectionState.CONNECTED  # the link is fine, the answer is not
+    found = await broker.lookup(OrderQuery.for_order(order))
+    assert found.status is OutcomeStatus.FILLED and len(sim.positions_get()) == 1
+    await broker.close()
