@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -11,9 +12,11 @@ from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
 from oms.broker.port import (
     CancelOrder,
     CloseBy,
+    Expiry,
     Filling,
     ModifyOrder,
     ModifyPosition,
+    OrderQuery,
     OutcomeStatus,
     Side,
 )
@@ -180,3 +183,46 @@ async def test_position_stops_and_close_by(broker: Mt5Broker, sim: SimulatedTerm
     assert left.ticket == long.order_ticket and left.volume == pytest.approx(0.2)
     entries = {d.entry for d in sim.history_deals_get(ticket=closed.order_ticket)}
     assert entries == {3}  # DEAL_ENTRY_OUT_BY
+
+
+async def test_netting_reversal_is_seen_in_deals_and_positions() -> None:
+    sim = SimulatedTerminal(seed=4, margin_mode="netting")
+    broker = Mt5Broker(InlineWorker(SameObject(sim)))
+    await broker.connect()
+    first = await broker.place(market("N-1", volume="0.10"))
+    flip = await broker.place(market("N-2", side=Side.SELL, volume="0.30"))
+    assert first.status is flip.status is OutcomeStatus.FILLED
+    changes = await broker.poll()
+    assert [(d.order, d.entry) for d in changes.deals] == [
+        (first.order_ticket, 0),  # DEAL_ENTRY_IN
+        (flip.order_ticket, 2),  # DEAL_ENTRY_INOUT
+    ]
+    (position,) = changes.positions
+    assert position.side is Side.SELL and position.volume == Decimal("0.2")
+    assert position.identifier == first.order_ticket
+    await broker.close()
+
+
+async def test_specified_expiry_expires_and_is_polled(
+    broker: Mt5Broker, sim: SimulatedTerminal
+) -> None:
+    now_s = sim.symbol_info_tick("EURUSD").time
+    order = limit("E-1", Decimal("1.07000"), expiry=Expiry.SPECIFIED, expiration_s=now_s + 60)
+    placed = await broker.place(order)
+    assert placed.status is OutcomeStatus.PLACED, placed.reason
+    await broker.poll()
+    sim.market.advance(120)
+    after = await broker.poll()
+    assert [(o.ticket, o.state) for o in after.history_orders] == [
+        (placed.order_ticket, c.ORDER_STATE_EXPIRED)
+    ]
+    found = await broker.lookup(OrderQuery.for_order(order, ticket=placed.order_ticket))
+    assert found.status is OutcomeStatus.CANCELED and "state 6" in found.reason
+
+
+async def test_concurrent_sends_are_serialised_on_the_worker(
+    broker: Mt5Broker, sim: SimulatedTerminal
+) -> None:
+    outcomes = await asyncio.gather(*(broker.place(market(f"G-{n}")) for n in range(20)))
+    assert all(o.status is OutcomeStatus.FILLED for o in outcomes)
+    assert len({o.order_ticket for o in outcomes}) == 20 == len(sim.positions_get())
