@@ -95,6 +95,7 @@ class AccountSettings(NamedTuple):
     name: str
     server: str
     company: str
+    limit_orders: int = 200
 
 
 def _on_grid(price: float, tick: float) -> bool:
@@ -344,12 +345,10 @@ class TradeServer:
                 if steps > pos.volume:
                     return Outcome(C.TRADE_RETCODE_INVALID_CLOSE_VOLUME)
                 closes = pos.ticket
-        if (
-            spec.trade_mode == C.SYMBOL_TRADE_MODE_CLOSEONLY
-            and not closes
-            and self._opens(spec, buy, steps)
-        ):
-            return Outcome(C.TRADE_RETCODE_CLOSE_ONLY)
+        if spec.trade_mode != C.SYMBOL_TRADE_MODE_FULL and not closes:
+            refused = self._trade_mode_refuses(spec, buy, steps)
+            if refused:
+                return Outcome(refused)
         if not self._filling_ok(spec, req.type_filling, type_):
             return Outcome(C.TRADE_RETCODE_INVALID_FILL)
         book = self.market.books[spec.name]
@@ -394,6 +393,27 @@ class TradeServer:
         else:
             self._finish(order, CANCELED)
         return Outcome(C.TRADE_RETCODE_DONE_PARTIAL, deal, order.ticket, lots, price)
+
+    def _trade_mode_refuses(self, spec: SymbolSpec, buy: bool, steps: int) -> int:
+        """Retcode when the symbol's trade mode forbids opening this side, else 0."""
+        if not self._opens(spec, buy, steps):
+            return 0
+        mode = spec.trade_mode
+        if mode == C.SYMBOL_TRADE_MODE_CLOSEONLY:
+            return C.TRADE_RETCODE_CLOSE_ONLY
+        if mode == C.SYMBOL_TRADE_MODE_LONGONLY and not buy:
+            return C.TRADE_RETCODE_LONG_ONLY
+        if mode == C.SYMBOL_TRADE_MODE_SHORTONLY and buy:
+            return C.TRADE_RETCODE_SHORT_ONLY
+        return 0
+
+    def _frozen(self, spec: SymbolSpec, price: float, buy: bool) -> bool:
+        """Whether `price` lies within the freeze level of the price that would trigger it."""
+        if not spec.freeze_level or not price:
+            return False
+        book = self.market.books[spec.name]
+        ref = book.best_ask if buy else book.best_bid
+        return bool(ref) and abs(round(price / spec.tick_size) - ref) < spec.freeze_level
 
     def _opens(self, spec: SymbolSpec, buy: bool, steps: int) -> bool:
         """Whether an execution would add exposure rather than only reduce it."""
@@ -458,6 +478,12 @@ class TradeServer:
         steps = self._volume_steps(spec, req.volume)
         if not steps:
             return Outcome(C.TRADE_RETCODE_INVALID_VOLUME)
+        if spec.trade_mode != C.SYMBOL_TRADE_MODE_FULL:
+            refused = self._trade_mode_refuses(spec, type_ % 2 == 0, steps)
+            if refused:
+                return Outcome(refused)
+        if len(self.orders) >= self.account.limit_orders:
+            return Outcome(C.TRADE_RETCODE_LIMIT_ORDERS)
         if not self._pending_price_ok(spec, type_, req.price):
             return Outcome(C.TRADE_RETCODE_INVALID_PRICE)
         stop_limit = type_ in (BUY_STOP_LIMIT, SELL_STOP_LIMIT)
@@ -501,6 +527,8 @@ class TradeServer:
         if req.sl == pos.sl and req.tp == pos.tp:
             return Outcome(C.TRADE_RETCODE_NO_CHANGES)
         buy = pos.type == BUY
+        if self._frozen(spec, pos.sl, not buy) or self._frozen(spec, pos.tp, not buy):
+            return Outcome(C.TRADE_RETCODE_FROZEN)
         bid, ask = self.quote(spec)
         if not self._stops_ok(spec, buy, bid if buy else ask, req.sl, req.tp):
             return Outcome(C.TRADE_RETCODE_INVALID_STOPS)
@@ -530,6 +558,8 @@ class TradeServer:
             and expiration == order.time_expiration
         ):
             return Outcome(C.TRADE_RETCODE_NO_CHANGES)
+        if self._frozen(spec, order.price_open, order.buy):
+            return Outcome(C.TRADE_RETCODE_FROZEN)
         if not self._pending_price_ok(spec, order.type, req.price):
             return Outcome(C.TRADE_RETCODE_INVALID_PRICE)
         if stop_limit and (stoplimit <= 0 or not _on_grid(stoplimit, spec.tick_size)):
@@ -554,6 +584,8 @@ class TradeServer:
             return Outcome(C.TRADE_RETCODE_INVALID)
         if not self.market.is_open(order.spec.name):
             return Outcome(C.TRADE_RETCODE_MARKET_CLOSED)
+        if order.type > SELL and self._frozen(order.spec, order.price_open, order.buy):
+            return Outcome(C.TRADE_RETCODE_FROZEN)
         if dry_run:
             return Outcome(0)
         self._finish(order, CANCELED)

@@ -76,3 +76,29 @@ def test_hedging_pending_fill_is_its_own_position(mt5: SimulatedTerminal) -> Non
     assert tickets == {held.order, res.order}  # a sell never nets a buy on hedging
     short = mt5.positions_get(ticket=res.order)[0]
     assert short.sl == 1.086 and short.type == mt5.POSITION_TYPE_SELL
+
+
+def test_trade_modes_freeze_level_and_order_limit() -> None:
+    import dataclasses
+
+    from oms.broker.sim import default_symbols
+
+    modes = {"EURUSD": 1, "GBPUSD": 2}  # LONGONLY, SHORTONLY
+    specs = [
+        dataclasses.replace(s, trade_mode=modes.get(s.name, 4), freeze_level=20)
+        for s in default_symbols()
+    ]
+    mt5 = SimulatedTerminal(seed=1, symbols=specs, limit_orders=2)
+    assert mt5.initialize()
+    assert mt5.order_send(market(mt5, 1)).retcode == mt5.TRADE_RETCODE_LONG_ONLY
+    assert mt5.order_send(market(mt5, 0, symbol="GBPUSD")).retcode == mt5.TRADE_RETCODE_SHORT_ONLY
+    set_eurusd(mt5, 1.08500, 1.08510)
+    near = mt5.order_send(pending(mt5, mt5.ORDER_TYPE_BUY_LIMIT, 1.0850))  # 10 points away
+    far = mt5.order_send(pending(mt5, mt5.ORDER_TYPE_BUY_LIMIT, 1.0800))
+    assert near.retcode == far.retcode == 10008
+    extra = mt5.order_send(pending(mt5, mt5.ORDER_TYPE_BUY_LIMIT, 1.0790))
+    assert extra.retcode == mt5.TRADE_RETCODE_LIMIT_ORDERS
+    remove = {"action": mt5.TRADE_ACTION_REMOVE}
+    assert mt5.order_send({**remove, "order": near.order}).retcode == mt5.TRADE_RETCODE_FROZEN
+    assert mt5.order_send({**remove, "order": far.order}).retcode == 10009
+    assert mt5.account_info().limit_orders == 2
