@@ -282,7 +282,7 @@ class BrokerPosition:
 
 @dataclass(frozen=True, slots=True)
 class SendOutcome:
-    """What became of one place, modify or cancel request."""
+    """What became of one request: `attempts` lists every send (empty: nothing was sent)."""
 
     status: OutcomeStatus
     client_id: str

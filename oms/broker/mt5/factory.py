@@ -8,6 +8,7 @@ from pydantic import SecretStr
 
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
 from oms.broker.mt5.calls import LoginArgs
+from oms.broker.port import BrokerPort
 from oms.broker.worker import (
     ImportModule,
     Mt5LinuxClient,
@@ -85,6 +86,11 @@ def build_broker(settings: Settings) -> Mt5Broker:
     else:
         worker = ProcessWorker(ImportModule("MetaTrader5"))
     return Mt5Broker(worker, login_args(settings), policy(settings), rebuild_on_reconnect=rebuild)
+
+
+def broker_port(settings: Settings) -> BrokerPort:
+    """The configured adapter as the engine sees it: only the BrokerPort surface."""
+    return build_broker(settings)
 
 
 class NewSimulator:

@@ -26,7 +26,14 @@ from oms.broker.port import (
 
 ZERO: Final = Decimal(0)
 _SETTLED_FAILURE: Final = frozenset({c.ORDER_STATE_CANCELED, c.ORDER_STATE_EXPIRED})
-_IN_FLIGHT: Final = frozenset({c.ORDER_STATE_STARTED, 7, 8, 9})
+_IN_FLIGHT: Final = frozenset(
+    {
+        c.ORDER_STATE_STARTED,
+        c.ORDER_STATE_REQUEST_ADD,
+        c.ORDER_STATE_REQUEST_MODIFY,
+        c.ORDER_STATE_REQUEST_CANCEL,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
