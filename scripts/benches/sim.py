@@ -13,6 +13,7 @@ import statistics
 import time
 from typing import Any
 
+from benches.bridge import adapter_figures
 from oms.broker.sim import SimulatedTerminal
 
 
@@ -68,5 +69,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--bridge-orders", type=int, default=1_000)
     args = parser.parse_args(argv)
-    return in_process(args.orders, args.repeat)
+    figures = in_process(args.orders, args.repeat)
+    figures.update(adapter_figures(args.orders // 5, args.bridge_orders, args.repeat))
+    return figures
