@@ -252,6 +252,7 @@ class _Diff:
         fill = cls(
             client_order_id=coid,
             deal_ticket=deal.ticket,
+            account=self.account,
             symbol=deal.symbol,
             side=Side.BUY if deal.kind == DEAL_BUY else Side.SELL,
             volume=float(deal.volume),

@@ -235,12 +235,14 @@ class Reconciler:
     def _append_heals(self, heals: list[HealEvent]) -> None:
         """Every heal event as its own append (an id already recorded is a no-op), batched."""
         waiters = []
+        requests = []
         for heal in heals:
             request = self.journal.prepare(heal.stream_id, [_new(heal.event, heal.event_id)], None)
             waiter = ThreadWaiter()
             request.waiter = waiter
-            self.journal.submit(request)
+            requests.append(request)
             waiters.append(waiter)
+        self.journal.submit_many(requests)
         errors = []
         for waiter in waiters:
             try:

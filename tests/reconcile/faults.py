@@ -7,34 +7,34 @@ from oms.broker.sim import SimulatedTerminal
 from oms.broker.sim.records import TradeDeal
 
 
-def _server(terminal: SimulatedTerminal):  # type: ignore[no-untyped-def]
-    return terminal._server
+def _ledger(terminal: SimulatedTerminal):  # type: ignore[no-untyped-def]
+    return terminal._ledger
 
 
 def drop_deal(terminal: SimulatedTerminal, ticket: int) -> None:
     """The broker forgets a deal: gone from every history query."""
-    server = _server(terminal)
-    index = next(i for i, d in enumerate(server.deals) if d.ticket == ticket)
-    deal = server.deals.pop(index)
-    server._deal_times.pop(index)
-    server._deals_by_order[deal.order].remove(deal)
-    server._deals_by_position[deal.position_id].remove(deal)
+    ledger = _ledger(terminal)
+    index = next(i for i, d in enumerate(ledger.deals) if d.ticket == ticket)
+    deal = ledger.deals.pop(index)
+    ledger._deal_times.pop(index)
+    ledger._deals_by_order[deal.order].remove(deal)
+    ledger._deals_by_position[deal.position_id].remove(deal)
 
 
 def reprice_deal(terminal: SimulatedTerminal, ticket: int, price: float) -> None:
     """The broker corrects a deal's price after the fact."""
-    server = _server(terminal)
-    index = next(i for i, d in enumerate(server.deals) if d.ticket == ticket)
-    old = server.deals[index]
+    ledger = _ledger(terminal)
+    index = next(i for i, d in enumerate(ledger.deals) if d.ticket == ticket)
+    old = ledger.deals[index]
     fields = list(tuple(old))
     fields[10] = price
     new = TradeDeal(tuple(fields))
-    server.deals[index] = new
-    for bucket in (server._deals_by_order[old.order], server._deals_by_position[old.position_id]):
+    ledger.deals[index] = new
+    for bucket in (ledger._deals_by_order[old.order], ledger._deals_by_position[old.position_id]):
         bucket[bucket.index(old)] = new
 
 
 def shrink_position(terminal: SimulatedTerminal, ticket: int, steps: int) -> None:
     """The broker changes a position's volume with no deal to show for it."""
-    server = _server(terminal)
-    server.positions[ticket].volume -= steps
+    ledger = _ledger(terminal)
+    ledger.positions[ticket].volume -= steps

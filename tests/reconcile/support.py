@@ -112,7 +112,7 @@ class PaperSession:
             filled += deal.volume
             cls = OrderFilled if filled >= volume - 1e-9 else OrderPartiallyFilled
             fill = cls(
-                client_order_id=coid, deal_ticket=deal.ticket, symbol=deal.symbol,
+                client_order_id=coid, deal_ticket=deal.ticket, account=ACCOUNT, symbol=deal.symbol,
                 side="buy" if deal.type == 0 else "sell",  # type: ignore[arg-type]
                 volume=deal.volume, price=deal.price, fill_ns=deal.time_msc * 1_000_000,
                 commission=deal.commission, fee=deal.fee, swap=deal.swap,
@@ -124,12 +124,14 @@ class PaperSession:
     def flush(self) -> None:
         """Append everything pending, each stream its own append, committed in groups."""
         waiters = []
+        requests = []
         for stream, events in self.pending:
             request = self.journal.prepare(stream, events, None)
             waiter = ThreadWaiter()
             request.waiter = waiter
-            self.journal.submit(request)
+            requests.append(request)
             waiters.append(waiter)
+        self.journal.submit_many(requests)
         for waiter in waiters:
             waiter.wait()
         self.pending.clear()

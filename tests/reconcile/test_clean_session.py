@@ -14,7 +14,7 @@ SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY")
 async def test_ten_thousand_orders_give_no_discrepancy(sqlite_url: str) -> None:
     journal = open_journal(sqlite_url)
     try:
-        terminal = SimulatedTerminal(seed=11, margin_mode="hedging")
+        terminal = SimulatedTerminal(seed=11, margin_mode="hedging", limit_orders=20_000)
         assert terminal.initialize()
         session = PaperSession(journal, terminal)
         open_positions: list[tuple[str, int, str]] = []
