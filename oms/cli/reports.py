@@ -27,7 +27,13 @@ from oms.cli.render import (
     utc_iso,
     utc_text,
 )
+from oms.config import Settings
+from oms.domain.enums import AccountMode, OrderStatus
+from oms.domain.order import Order
+from oms.domain.positions import Position
+from oms.domain.records import JournalRecord
 from oms.errors import OmsError
+from oms.projections import FillsBlotter, OrderBook, Positions, ProjectionSet, as_of, standard_set
 from oms.reconcile.events import RECONCILER_STREAM
 from oms.reconcile.history import discrepancy_history
 from oms.reports.audit import AUDIT_COLUMNS, audit_row
@@ -311,3 +317,266 @@ def _export(journal: Journal, head: int, fmt: ExportFormat, sink: TextIO) -> int
             bar.advance(len(rows))
             position = rows[-1][0]
     return count
+
+
+# -- reports over the projections ------------------------------------------------------------
+
+
+class Mode(StrEnum):
+    """How accounts keep positions, for the positions fold."""
+
+    HEDGING = "hedging"
+    NETTING = "netting"
+
+
+ModeOption = Annotated[
+    Mode | None,
+    typer.Option(
+        "--mode",
+        help="Position keeping of the accounts (default: OMS_RECONCILE_ACCOUNT_MODE, "
+        "else the simulator's OMS_MT5_SIM_MARGIN_MODE).",
+        show_default=False,
+    ),
+]
+
+
+def _mode(mode: Mode | None) -> AccountMode:
+    if mode is not None:
+        return AccountMode(mode.value)
+    settings = Settings()
+    return AccountMode(settings.reconcile_account_mode or settings.mt5_sim_margin_mode)
+
+
+def _projections(
+    journal: Journal,
+    mode: AccountMode,
+    *,
+    position: int | None = None,
+    at_ns: int | None = None,
+    show_progress: bool = True,
+) -> tuple[ProjectionSet, int, int]:
+    """Orders, positions and fills folded up to a position and/or time; also the last
+    position and time actually folded."""
+    projections = standard_set(default_mode=mode)
+    head = journal.head().position
+    total = head if position is None else min(position, head)
+    last = [0, 0]
+
+    def seen(records: Iterator[JournalRecord], bar: Any) -> Iterator[JournalRecord]:
+        for n, record in enumerate(records, 1):
+            last[0], last[1] = record.position, record.recorded_at_ns
+            if n % 1000 == 0:
+                bar.advance(1000)
+            yield record
+
+    with progress(total, "replaying the journal", enabled=show_progress) as bar:
+        projections.apply_many(seen(as_of(journal.read_all(0), position, at_ns), bar))
+    return projections, last[0], last[1]
+
+
+def _members(projections: ProjectionSet) -> tuple[OrderBook, Positions, FillsBlotter]:
+    book, positions, fills = projections.projections
+    assert isinstance(book, OrderBook)
+    assert isinstance(positions, Positions)
+    assert isinstance(fills, FillsBlotter)
+    return book, positions, fills
+
+
+def _order_json(o: Order) -> dict[str, Any]:
+    return {
+        "client_order_id": o.client_order_id, "account": o.account, "strategy": o.strategy,
+        "symbol": o.symbol, "side": str(o.side), "order_type": str(o.order_type),
+        "volume": o.volume, "filled_volume": o.filled_volume, "avg_fill_price": o.avg_fill_price,
+        "price": o.price, "status": o.status.value, "broker_order_id": o.broker_order_id,
+        "created_at": utc_iso(o.created_ns), "updated_at": utc_iso(o.updated_ns),
+    }  # fmt: skip
+
+
+def _order_row(o: Order) -> list[Any]:
+    return [
+        o.client_order_id, o.account, o.strategy, o.symbol, str(o.side), str(o.order_type),
+        o.volume, o.filled_volume, o.avg_fill_price or None, o.status.value, o.broker_order_id,
+        utc_text(o.created_ns), utc_text(o.updated_ns),
+    ]  # fmt: skip
+
+
+ORDER_COLUMNS = [
+    "client order id", "account", "strategy", "symbol", "side", "type", "volume", "filled",
+    "avg price", "status", "ticket", "created (UTC)", "updated (UTC)",
+]  # fmt: skip
+
+
+def _position_json(p: Position) -> dict[str, Any]:
+    return {
+        "key": p.key, "account": p.account, "symbol": p.symbol, "side": p.side,
+        "volume": p.volume, "avg_price": p.avg_price, "realised_pnl": p.realised_pnl,
+        "commission": p.commission, "fee": p.fee, "swap": p.swap,
+        "position_id": p.position_id, "opened_at": utc_iso(p.opened_ns),
+        "updated_at": utc_iso(p.updated_ns),
+    }  # fmt: skip
+
+
+POSITION_COLUMNS = [
+    "key", "account", "symbol", "side", "volume", "avg price", "realised P&L", "commission",
+    "swap", "opened (UTC)", "updated (UTC)",
+]  # fmt: skip
+
+
+def _position_row(p: Position) -> list[Any]:
+    return [
+        p.key, p.account, p.symbol, p.side, p.volume, p.avg_price or None, p.realised_pnl,
+        p.commission, p.swap, utc_text(p.opened_ns), utc_text(p.updated_ns),
+    ]  # fmt: skip
+
+
+@app.command("orders")
+def orders(
+    db: DbOption = None,
+    status: Annotated[OrderStatus | None, typer.Option(help="Only orders in this status.")] = None,
+    symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only orders that may trade.")] = False,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many (0: all).")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Our own order book, folded from the journal.
+
+    Example: oms orders --open --symbol EURUSD
+    """
+    with _journal(db) as journal:
+        projections, _, _ = _projections(journal, AccountMode.NETTING, show_progress=not as_json)
+    book, _, _ = _members(projections)
+    picked = list(book.select(status=status, account=account, symbol=symbol, open_only=open_only))
+    if limit:
+        picked = picked[:limit]
+    if as_json:
+        emit_json([_order_json(o) for o in picked])
+        return
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(book.counts().items()))
+    table("Orders", ORDER_COLUMNS, [_order_row(o) for o in picked],
+          caption=f"{len(picked)} shown; all orders: {counts or 'none'}; times in UTC")  # fmt: skip
+
+
+@app.command("positions")
+def positions(
+    db: DbOption = None,
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
+    include_closed: Annotated[bool, typer.Option("--all", help="Closed ones too.")] = False,
+    mode: ModeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Positions derived from the journaled fills (netting or hedging).
+
+    Example: oms positions --mode hedging --json
+    """
+    with _journal(db) as journal:
+        projections, _, _ = _projections(journal, _mode(mode), show_progress=not as_json)
+    _, book, _ = _members(projections)
+    picked = list(book.select(account=account, symbol=symbol, open_only=not include_closed))
+    if as_json:
+        emit_json([_position_json(p) for p in picked])
+        return
+    table("Positions", POSITION_COLUMNS, [_position_row(p) for p in picked],
+          caption=f"{len(picked)} positions; times in UTC")  # fmt: skip
+
+
+@app.command("fills")
+def fills(
+    db: DbOption = None,
+    account: Annotated[str | None, typer.Option(help="Only this account.")] = None,
+    symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
+    order: Annotated[str | None, typer.Option(help="Only this client order id.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Filled at or after (ISO 8601, UTC if no zone).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many (0: all).")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """The fills blotter: every deal once, in journal order.
+
+    Example: oms fills --order A1.mm.1z --json
+    """
+    since_ns = parse_time(since) if since else None
+    with _journal(db) as journal:
+        projections, _, _ = _projections(journal, AccountMode.NETTING, show_progress=not as_json)
+    _, _, blotter = _members(projections)
+    picked = list(
+        blotter.select(account=account, symbol=symbol, client_order_id=order, since_ns=since_ns)
+    )
+    if limit:
+        picked = picked[:limit]
+    if as_json:
+        emit_json(
+            [
+                {**f._asdict(), "filled_at": utc_iso(f.fill_ns),
+                 "recorded_at": utc_iso(f.recorded_at_ns)}
+                for f in picked
+            ]
+        )  # fmt: skip
+        return
+    table(
+        "Fills",
+        ["deal", "client order id", "account", "symbol", "side", "volume", "price",
+         "commission", "filled (UTC)", "position id"],
+        [
+            [f.deal_ticket, f.client_order_id, f.account, f.symbol, f.side, f.volume, f.price,
+             f.commission, utc_text(f.fill_ns), f.position_id]
+            for f in picked
+        ],
+        caption=f"{len(picked)} fills; times in UTC",
+    )  # fmt: skip
+
+
+@app.command("replay")
+def replay(
+    db: DbOption = None,
+    as_of_time: Annotated[
+        str | None,
+        typer.Option("--as-of", help="State as recorded at this time (ISO 8601, UTC if no zone)."),
+    ] = None,
+    position: Annotated[
+        int | None, typer.Option("--position", min=0, help="State after this journal position.")
+    ] = None,
+    mode: ModeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rebuild orders, positions and fills exactly as they stood at a time or position.
+
+    Example: oms replay --as-of 2026-01-05T10:30:00Z
+    """
+    if (as_of_time is None) == (position is None):
+        raise ReportError("give exactly one of --as-of TIME or --position N")
+    at_ns = parse_time(as_of_time) if as_of_time is not None else None
+    with _journal(db) as journal:
+        head = journal.head().position
+        if position is not None and position > head:
+            raise ReportError(f"position {position} is beyond the journal's head {head}")
+        projections, last, last_ns = _projections(
+            journal, _mode(mode), position=position, at_ns=at_ns, show_progress=not as_json
+        )
+    book, kept, blotter = _members(projections)
+    open_orders = list(book.select(open_only=True))
+    open_positions = list(kept.select())
+    hashes = projections.state_hashes()
+    if as_json:
+        emit_json(
+            {
+                "as_of_position": position, "as_of": utc_iso(at_ns), "last_position": last,
+                "last_recorded_at": utc_iso(last_ns), "order_counts": book.counts(),
+                "orders": [_order_json(o) for o in book.select()],
+                "positions": [_position_json(p) for p in open_positions],
+                "fills": len(blotter.rows), "state_hashes": hashes,
+            }
+        )  # fmt: skip
+        return
+    bound = f"position {position}" if position is not None else utc_text(at_ns)
+    typer.echo(
+        f"state as of {bound}: last event folded is position {last}"
+        + (f" recorded {utc_text(last_ns)}" if last_ns else "")
+    )
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(book.counts().items())) or "none"
+    typer.echo(f"orders: {counts}; fills: {len(blotter.rows)}")
+    table("Open orders then", ORDER_COLUMNS, [_order_row(o) for o in open_orders])
+    table("Open positions then", POSITION_COLUMNS, [_position_row(p) for p in open_positions])
+    table("State hashes", ["projection", "sha256"], sorted(hashes.items()))
