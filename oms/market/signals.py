@@ -61,7 +61,7 @@ class IcebergConfig(BaseModel):
     """Size shown again at a price right after it traded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    refill_window_ns: int = Field(100 * MS, gt=0)
+    refill_window_ns: int = Field(10 * MS, gt=0)
     min_refills: int = Field(2, ge=1)
 
 

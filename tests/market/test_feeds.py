@@ -27,6 +27,7 @@ from oms.market.feeds.recording import read_recording, write_recording
 from oms.market.feeds.synthetic import synthetic_events
 from oms.market.rolling import RollingBook
 from oms.market.sides import ASK, BID
+from tests.market.samples import MESSAGES, ORDERBOOK
 
 BookInfo = namedtuple("BookInfo", "type price volume volume_dbl")
 
@@ -100,30 +101,6 @@ def test_mt5_poll_reports_the_terminal_error() -> None:
 
 
 # ---- LOBSTER ------------------------------------------------------------------------------
-
-# Two levels per side. Order 1 (bid 10.00 x 100) and an ask block at 10.02 rested before the
-# file starts; message 1 adds order 2 on the bid behind them.
-MESSAGES = """\
-34200.000000001,1,2,50,100000,1
-34200.5,1,3,30,100100,-1
-34201.25,4,3,10,100100,-1
-34201.5,4,1,100,100000,1
-34202,2,2,20,100000,1
-34202.5,3,99,40,100200,-1
-34203,5,0,7,100100,-1
-34204,7,-1,0,-1,1
-"""
-ORDERBOOK = """\
-100200,40,100000,150,9999999999,0,-9999999999,0
-100100,30,100000,150,100200,40,-9999999999,0
-100100,20,100000,150,100200,40,-9999999999,0
-100100,20,100000,50,100200,40,-9999999999,0
-100100,20,100000,30,100200,40,-9999999999,0
-100100,20,100000,30,9999999999,0,-9999999999,0
-100100,20,100000,30,9999999999,0,-9999999999,0
-100100,20,100000,30,9999999999,0,-9999999999,0
-"""
-
 
 def _lobster(tmp_path: Path) -> tuple[Path, Path]:
     messages = tmp_path / "msg.csv"

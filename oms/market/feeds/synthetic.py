@@ -145,7 +145,7 @@ def l3_stream(
     seed: int = 11,
     start_mid: int = 100_000,
     start_ns: int = 1_700_000_000_000_000_000,
-    mean_gap_ns: int = 50_000,
+    mean_gap_ns: int = 2_000_000,
     target_orders: int = 400,
 ) -> L3Stream:
     """Generate n valid L3 messages (adds, cancels, modifies, executions) around a touch."""
