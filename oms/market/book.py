@@ -171,7 +171,6 @@ class L2Book:
             self.last_seq = seq
         was_stale = self.stale
         self.stale = False
-        self.crossed = False
         if was_stale:
             self.issues.append(
                 IntegrityIssue("snapshot", seq, self.best_bid, self.best_ask, "stale cleared")

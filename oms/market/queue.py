@@ -25,7 +25,8 @@ from typing import Literal
 
 from oms.market.book import L2Book
 from oms.market.errors import MarketDataError
-from oms.market.rolling import LevelChange, Observation, Print
+from oms.market.l3 import L3Book
+from oms.market.rolling import LevelChange, Observation, OrderLife, Print
 from oms.market.sides import BID
 
 QueueModel = Literal["conservative", "probabilistic"]
@@ -293,3 +294,121 @@ class _FlowRate:
         decay = 0.5 ** (max(0, now_ns - self._last_ns) / self._halflife)
         span = min(now_ns - self._start_ns, self._halflife / math.log(2))
         return 0.0 if span <= 0 else self._count * decay / span
+
+
+class L3QueueTracker:
+    """Exact FIFO position of simulated orders inside an L3 book the market does not know of.
+
+    At placement the order stands behind every order then resting at its price (and our own
+    earlier orders there). Those orders leaving, by cancel or execution, move it up exactly;
+    orders arriving later, or losing priority, are behind it. An execution of an order behind
+    ours, with nothing left ahead, is a fill for ours: in price-time priority it would have
+    traded first. A print through our price fills all of it.
+    """
+
+    def __init__(self, book: L3Book) -> None:
+        self.l3 = book
+        self._orders: dict[int, _Resting] = {}
+        self._ahead_ids: dict[int, set[int]] = {}
+        self._by_level: dict[tuple[int, int], list[_Resting]] = {}
+
+    def place(self, order_id: int, side: int, price: int, size: int) -> QueuePosition:
+        """A simulated order joins the back of its level's queue as the book holds it now."""
+        if order_id in self._orders:
+            raise MarketDataError(f"order {order_id} is already tracked")
+        if size <= 0:
+            raise MarketDataError(f"order {order_id} size {size}; must be > 0")
+        if side != 0 and side != 1:
+            raise MarketDataError(f"order {order_id}: unknown side {side!r}")
+        order = _Resting(order_id, side, price, size, 0.0)
+        self._orders[order_id] = order
+        self._ahead_ids[order_id] = set(self.l3.queues[side].get(price, ()))
+        self._by_level.setdefault((side, price), []).append(order)
+        return self.position(order_id)
+
+    def cancel(self, order_id: int) -> None:
+        """Stop tracking an order we withdrew."""
+        order = self._orders.pop(order_id, None)
+        if order is None:
+            raise MarketDataError(f"order {order_id} is not tracked")
+        del self._ahead_ids[order_id]
+        self._unlink(order)
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._orders
+
+    def position(self, order_id: int) -> QueuePosition:
+        """Exact volume ahead of and behind the order."""
+        order = self._orders.get(order_id)
+        if order is None:
+            raise MarketDataError(f"order {order_id} is not tracked")
+        ahead = self._ahead_volume(order)
+        level = self.l3.l2.size_at(order.side, order.price)
+        ours_ahead = self._ours_ahead(order)
+        behind = level - (ahead - ours_ahead)
+        return QueuePosition(
+            order_id, order.side, order.price, order.remaining, float(ahead), float(behind)
+        )
+
+    def on_observations(self, observations: Iterable[Observation]) -> list[QueueFill]:
+        """Follow the market's order flow; return the fills it gives our orders."""
+        fills: list[QueueFill] = []
+        for obs in observations:
+            if isinstance(obs, OrderLife):
+                if obs.action == "execute":
+                    self._on_execute(obs, fills)
+                if obs.remaining == 0:
+                    for ids in self._ahead_ids.values():
+                        ids.discard(obs.order_id)
+            elif isinstance(obs, Print) and obs.resting_side is not None:
+                for order in list(self._orders.values()):
+                    through = (
+                        obs.price < order.price if order.side == BID else obs.price > order.price
+                    )
+                    if order.side == obs.resting_side and through:
+                        self._fill(order, order.remaining, obs.ts_ns, fills)
+        return fills
+
+    def _on_execute(self, obs: OrderLife, fills: list[QueueFill]) -> None:
+        queue = self._by_level.get((obs.side, obs.price))
+        if not queue:
+            return
+        left = obs.size
+        for order in list(queue):
+            if left <= 0:
+                break
+            if obs.order_id in self._ahead_ids[order.order_id] or self._ahead_volume(order) > 0:
+                continue
+            take = min(order.remaining, left)
+            left -= take
+            self._fill(order, take, obs.ts_ns, fills)
+
+    def _ahead_volume(self, order: _Resting) -> int:
+        orders = self.l3.orders
+        market = sum(orders[oid][2] for oid in self._ahead_ids[order.order_id] if oid in orders)
+        return market + self._ours_ahead(order)
+
+    def _ours_ahead(self, order: _Resting) -> int:
+        total = 0
+        for other in self._by_level.get((order.side, order.price), ()):
+            if other is order:
+                break
+            total += other.remaining
+        return total
+
+    def _fill(self, order: _Resting, size: int, ts_ns: int, fills: list[QueueFill]) -> None:
+        order.remaining -= size
+        fills.append(
+            QueueFill(ts_ns, order.order_id, order.side, order.price, size, order.remaining)
+        )
+        if order.remaining <= 0:
+            del self._orders[order.order_id]
+            del self._ahead_ids[order.order_id]
+            self._unlink(order)
+
+    def _unlink(self, order: _Resting) -> None:
+        key = (order.side, order.price)
+        queue = self._by_level[key]
+        queue.remove(order)
+        if not queue:
+            del self._by_level[key]

@@ -213,38 +213,30 @@ class RollingBook:
             side, price, size = _resting(l3, event.order_id)
             old_before = book.size_at(side, price)
             new_before = book.size_at(side, event.price)
+            touch = book.best_bid if side == BID else book.best_ask
             l3.modify(event.order_id, event.price, event.size)
-            old_after = book.size_at(side, price)
-            if event.price == price:
-                out.append(
-                    LevelChange(
-                        ts, side, price, old_before, old_after, 0, max(0, old_before - old_after)
+            oid = event.order_id
+            if event.price == price and event.size <= size:
+                cut = size - event.size
+                if cut:
+                    out.append(
+                        OrderLife(
+                            ts, "cancel", oid, side, price, cut, event.size, old_before, touch
+                        )
                     )
-                )
+                    out.append(LevelChange(ts, side, price, old_before, old_before - cut, 0, cut))
             else:
-                touch = book.best_bid if side == BID else book.best_ask
-                out.append(
-                    OrderLife(ts, "cancel", event.order_id, side, price, size, 0, old_before, touch)
-                )
-                out.append(LevelChange(ts, side, price, old_before, old_after, 0, size))
+                # priority lost: the order leaves its queue and joins the back of the new one
+                left = old_before - size
+                out.append(OrderLife(ts, "cancel", oid, side, price, size, 0, old_before, touch))
+                out.append(LevelChange(ts, side, price, old_before, left, 0, size))
+                join = left if event.price == price else new_before
                 out.append(
                     OrderLife(
-                        ts,
-                        "add",
-                        event.order_id,
-                        side,
-                        event.price,
-                        event.size,
-                        event.size,
-                        new_before,
-                        touch,
+                        ts, "add", oid, side, event.price, event.size, event.size, join, touch
                     )
                 )
-                out.append(
-                    LevelChange(
-                        ts, side, event.price, new_before, book.size_at(side, event.price), 0, 0
-                    )
-                )
+                out.append(LevelChange(ts, side, event.price, join, join + event.size, 0, 0))
         elif isinstance(event, OrderExecuted):
             side, price, _ = _resting(l3, event.order_id)
             before = book.size_at(side, price)

@@ -121,6 +121,9 @@ def test_snapshot_rejects_bad_levels_and_reports_a_crossed_picture() -> None:
     book.snapshot([(105, 1)], [(104, 1)])
     assert book.crossed
     assert book.issues[-1].kind == "crossed"
+    book.snapshot([(103, 1)], [(104, 1)])
+    assert not book.crossed
+    assert book.issues[-1].kind == "uncrossed"
 
 
 def test_clear_empties_both_sides() -> None:

@@ -5,8 +5,22 @@ from __future__ import annotations
 import pytest
 
 from oms.market.errors import MarketDataError
-from oms.market.events import BookSnapshot, LevelSet, MarketEvent, TradePrint
-from oms.market.queue import L2QueueTracker, QueueFill, poisson_fill_probability
+from oms.market.events import (
+    BookSnapshot,
+    LevelSet,
+    MarketEvent,
+    OrderAdded,
+    OrderCancelled,
+    OrderExecuted,
+    OrderModified,
+    TradePrint,
+)
+from oms.market.queue import (
+    L2QueueTracker,
+    L3QueueTracker,
+    QueueFill,
+    poisson_fill_probability,
+)
 from oms.market.rolling import RollingBook
 from oms.market.sides import ASK, BID
 
@@ -134,3 +148,65 @@ def test_poisson_fill_probability_values() -> None:
     assert poisson_fill_probability(0, 1, 1.0) == pytest.approx(0.6321205588)
     # need three prints of Poisson(2): 1 - e^-2 (1 + 2 + 2)
     assert poisson_fill_probability(5, 2, 2.0) == pytest.approx(1 - 5 * 2.718281828**-2)
+
+
+# ---- exact FIFO on L3 -----------------------------------------------------------------------
+
+
+def _l3_setup() -> tuple[RollingBook, L3QueueTracker]:
+    rolling = RollingBook(l3=True)
+    for event in (
+        OrderAdded(0, 1, BID, 100, 10),
+        OrderAdded(0, 2, BID, 100, 20),
+        OrderAdded(0, 3, ASK, 101, 5),
+    ):
+        rolling.apply(event)
+    assert rolling.l3 is not None
+    return rolling, L3QueueTracker(rolling.l3)
+
+
+def _l3_feed(rolling: RollingBook, tracker: L3QueueTracker, events: list[MarketEvent]) -> list:
+    fills = []
+    for event in events:
+        fills += tracker.on_observations(rolling.apply(event))
+    return fills
+
+
+def test_l3_position_is_exact_and_moves_only_when_orders_ahead_leave() -> None:
+    rolling, tracker = _l3_setup()
+    pos = tracker.place(50, BID, 100, 5)
+    assert (pos.ahead, pos.behind) == (30, 0)
+    _l3_feed(rolling, tracker, [OrderAdded(1, 4, BID, 100, 7)])
+    assert (tracker.position(50).ahead, tracker.position(50).behind) == (30, 7)
+    _l3_feed(rolling, tracker, [OrderCancelled(2, 2, 15)])
+    assert tracker.position(50).ahead == 15
+    _l3_feed(rolling, tracker, [OrderModified(3, 1, 100, 12)])  # size up: loses priority
+    assert tracker.position(50).ahead == 5
+
+
+def test_l3_execution_behind_us_with_nothing_ahead_fills_us_first() -> None:
+    rolling, tracker = _l3_setup()
+    tracker.place(50, BID, 100, 5)
+    _l3_feed(rolling, tracker, [OrderAdded(1, 4, BID, 100, 7)])
+    fills = _l3_feed(rolling, tracker, [OrderExecuted(2, 1, 10)])
+    assert fills == []  # order 1 was ahead of us
+    fills = _l3_feed(rolling, tracker, [OrderExecuted(3, 4, 3)])
+    assert fills == []  # order 2 (20) is still ahead
+    _l3_feed(rolling, tracker, [OrderCancelled(4, 2)])
+    fills = _l3_feed(rolling, tracker, [OrderExecuted(5, 4, 4)])
+    assert [(f.order_id, f.size, f.remaining) for f in fills] == [(50, 4, 1)]
+
+
+def test_l3_our_two_orders_keep_their_own_fifo() -> None:
+    rolling, tracker = _l3_setup()
+    tracker.place(50, BID, 100, 2)
+    tracker.place(51, BID, 100, 2)
+    assert tracker.position(51).ahead == 32
+    _l3_feed(
+        rolling,
+        tracker,
+        [OrderCancelled(1, 1), OrderCancelled(1, 2), OrderAdded(2, 4, BID, 100, 9)],
+    )
+    fills = _l3_feed(rolling, tracker, [OrderExecuted(3, 4, 3)])
+    assert [(f.order_id, f.size) for f in fills] == [(50, 2), (51, 1)]
+    assert 50 not in tracker and tracker.position(51).remaining == 1
