@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oms.market.errors import MarketDataError
 from oms.market.events import (
@@ -210,3 +212,44 @@ def test_l3_our_two_orders_keep_their_own_fifo() -> None:
     fills = _l3_feed(rolling, tracker, [OrderExecuted(3, 4, 3)])
     assert [(f.order_id, f.size) for f in fills] == [(50, 2), (51, 1)]
     assert 50 not in tracker and tracker.position(51).remaining == 1
+
+
+# ---- properties -----------------------------------------------------------------------------
+
+flow = st.lists(
+    st.tuples(st.sampled_from(["trade", "set"]), st.integers(98, 102), st.integers(0, 40)),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(flow)
+def test_fills_never_exceed_the_order_and_conservative_never_ahead_of_probabilistic(
+    steps: list,
+) -> None:
+    books = {}
+    trackers = {}
+    for model in ("conservative", "probabilistic"):
+        rolling = RollingBook()
+        rolling.apply(BookSnapshot(0, ((100, 30), (99, 10)), ((101, 20), (102, 5))))
+        tracker = L2QueueTracker(rolling.book, model=model)  # type: ignore[arg-type]
+        tracker.place(1, BID, 100, 8)
+        books[model], trackers[model] = rolling, tracker
+    filled = {"conservative": 0, "probabilistic": 0}
+    for t, (kind, price, size) in enumerate(steps, start=1):
+        if kind == "trade":
+            event: MarketEvent = TradePrint(t, price, max(1, size), ASK)
+        else:
+            event = LevelSet(t, BID, price, size)
+        for model in filled:
+            for fill in trackers[model].on_observations(books[model].apply(event)):
+                filled[model] += fill.size
+        if 1 in trackers["conservative"] and 1 in trackers["probabilistic"]:
+            cons = trackers["conservative"].position(1)
+            prob = trackers["probabilistic"].position(1)
+            assert cons.ahead >= prob.ahead >= 0
+            assert cons.remaining >= prob.remaining
+    for model, total in filled.items():
+        assert total <= 8
+        assert (1 in trackers[model]) == (total < 8)
+    assert filled["conservative"] <= filled["probabilistic"]
