@@ -54,10 +54,10 @@ def best_prices(
         hi = min(n, lo + chunk)
         cs, cp, cq = s[lo:hi], p[lo:hi], q[lo:hi]
         is_bid = cs == 0
-        out_bid[lo:hi], target.bids = _side_best(cp, cq, is_bid, target.bids, True)
-        out_ask[lo:hi], target.asks = _side_best(cp, cq, ~is_bid, target.asks, False)
-    target.best_bid = max(target.bids) if target.bids else None
-    target.best_ask = min(target.asks) if target.asks else None
+        out_bid[lo:hi], bids = _side_best(cp, cq, is_bid, target.bids, True)
+        out_ask[lo:hi], asks = _side_best(cp, cq, ~is_bid, target.asks, False)
+        target.bids, target.asks = bids, asks
+    target.replace_levels(target.bids, target.asks)
     _report_crossings(target, out_bid, out_ask)
     return out_bid, out_ask
 
