@@ -23,6 +23,7 @@ from oms.market.events import (
     HiddenExecuted,
     MarketEvent,
     OrderAdded,
+    OrderBookSnapshot,
     OrderCancelled,
     OrderExecuted,
     OrderModified,
@@ -34,7 +35,14 @@ from oms.market.rolling import RollingBook
 from oms.market.sides import ASK, BID, side_name
 from oms.market.signals import Signal, SignalEngine
 
-_L3_EVENTS = (OrderAdded, OrderCancelled, OrderModified, OrderExecuted, HiddenExecuted)
+_L3_EVENTS = (
+    OrderAdded,
+    OrderBookSnapshot,
+    OrderCancelled,
+    OrderModified,
+    OrderExecuted,
+    HiddenExecuted,
+)
 
 
 def _price(ticks: int | float | None, tick_size: float) -> str:

@@ -154,7 +154,5 @@ def _report_crossings(book: L2Book, bids: I64, asks: I64) -> None:
             kind: IssueKind = "locked" if bb == ba else "crossed"
             book.issues.append(IntegrityIssue(kind, None, bb, ba, f"batch update {i}"))
         else:
-            book.issues.append(
-                IntegrityIssue("uncrossed", None, bid_v, ask_v, f"batch update {i}")
-            )
+            book.issues.append(IntegrityIssue("uncrossed", None, bid_v, ask_v, f"batch update {i}"))
     book.crossed = bool(bad[-1])

@@ -223,11 +223,14 @@ class L2Book:
     ) -> None:
         """Replace the whole book with a full picture; this is what clears staleness."""
         self.replace_levels(_levels(bids, "bid"), _levels(asks, "ask"))
+        self.mark_fresh(seq)
+
+    def mark_fresh(self, seq: int | None) -> None:
+        """A full picture was just loaded: clear staleness and re-check the touch."""
         if seq is not None:
             self.last_seq = seq
-        was_stale = self.stale
-        self.stale = False
-        if was_stale:
+        if self.stale:
+            self.stale = False
             self.issues.append(
                 IntegrityIssue("snapshot", seq, self.best_bid, self.best_ask, "stale cleared")
             )

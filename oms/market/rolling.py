@@ -20,6 +20,7 @@ from oms.market.events import (
     LevelSet,
     MarketEvent,
     OrderAdded,
+    OrderBookSnapshot,
     OrderCancelled,
     OrderExecuted,
     OrderModified,
@@ -115,6 +116,10 @@ class RollingBook:
             self._need_l2(event)
             book.snapshot(event.bids, event.asks, event.seq)
             self._pending.clear()
+        elif isinstance(event, OrderBookSnapshot):
+            if self.l3 is None:
+                raise MarketDataError("OrderBookSnapshot needs an L3 book (RollingBook(l3=True))")
+            self.l3.snapshot(event.orders, event.seq)
         elif isinstance(event, BookCleared):
             if self.l3 is not None:
                 self.l3.clear()

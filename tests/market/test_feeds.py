@@ -16,6 +16,7 @@ from oms.market.events import (
     LevelSet,
     MarketEvent,
     OrderAdded,
+    OrderBookSnapshot,
     OrderCancelled,
     OrderExecuted,
     OrderModified,
@@ -102,6 +103,7 @@ def test_mt5_poll_reports_the_terminal_error() -> None:
 
 # ---- LOBSTER ------------------------------------------------------------------------------
 
+
 def _lobster(tmp_path: Path) -> tuple[Path, Path]:
     messages = tmp_path / "msg.csv"
     orderbook = tmp_path / "ob.csv"
@@ -165,6 +167,8 @@ def test_recording_round_trips_every_event_kind(tmp_path: Path) -> None:
         OrderModified(9, 8, 102, 3),
         OrderExecuted(10, 8, 1),
         HiddenExecuted(11, ASK, 102, 4),
+        OrderBookSnapshot(12, ((1, BID, 100, 5), (2, ASK, 101, 3)), seq=12),
+        OrderBookSnapshot(13, ()),
     ]
     path = tmp_path / "rec.csv"
     assert write_recording(path, events) == len(events)

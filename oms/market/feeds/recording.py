@@ -6,6 +6,7 @@ empty and the fields depend on the code:
     L side,price,size            level set (L2)         T price,size,aggressor  trade
     S bids,asks                  snapshot, levels as `price:size` joined by `;`
     C                            book cleared           A id,side,price,size    order added
+    O orders                     L3 snapshot, orders as `id:side:price:size` joined by `;`
     X id,size                    cancel (empty size = all)
     M id,price,size              order modified         E id,size               executed
     H side,price,size            hidden execution
@@ -25,6 +26,7 @@ from oms.market.events import (
     LevelSet,
     MarketEvent,
     OrderAdded,
+    OrderBookSnapshot,
     OrderCancelled,
     OrderExecuted,
     OrderModified,
@@ -53,6 +55,8 @@ def encode(event: MarketEvent) -> list[str]:
         return ["S", *head, _levels(event.bids), _levels(event.asks)]
     if isinstance(event, BookCleared):
         return ["C", *head]
+    if isinstance(event, OrderBookSnapshot):
+        return ["O", *head, ";".join(":".join(map(str, o)) for o in event.orders)]
     if isinstance(event, OrderAdded):
         fields = [event.order_id, event.side, event.price, event.size]
         return ["A", *head, *map(str, fields)]
@@ -105,6 +109,9 @@ def decode(row: list[str]) -> MarketEvent:
         return BookSnapshot(ts, _parse_levels(f[0]), _parse_levels(f[1]), seq)
     if code == "C":
         return BookCleared(ts, seq)
+    if code == "O":
+        orders = tuple(_four(part) for part in f[0].split(";")) if f[0] else ()
+        return OrderBookSnapshot(ts, orders, seq)
     if code == "A":
         return OrderAdded(ts, int(f[0]), int(f[1]), int(f[2]), int(f[3]), seq)
     if code == "X":
@@ -116,6 +123,11 @@ def decode(row: list[str]) -> MarketEvent:
     if code == "H":
         return HiddenExecuted(ts, int(f[0]), int(f[1]), int(f[2]), seq)
     raise ValueError(f"unknown event code {code!r}")
+
+
+def _four(text: str) -> tuple[int, int, int, int]:
+    a, b, c, d = (int(x) for x in text.split(":"))
+    return a, b, c, d
 
 
 def _parse_levels(text: str) -> tuple[tuple[int, int], ...]:
