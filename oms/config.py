@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from oms.market.signals import SignalConfig
 
 DEFAULT_DATABASE_URL = "sqlite:///oms.db"
 
@@ -13,3 +16,4 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMS_", extra="forbid")
 
     database_url: str = DEFAULT_DATABASE_URL
+    market_signals: SignalConfig = Field(default_factory=SignalConfig)

@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from oms.cli.main import app
+from oms.config import Settings
 from oms.errors import OmsError
 from oms.market.book import IntegrityIssue, L2Book
 from oms.market.events import (
@@ -181,7 +182,7 @@ def _live(
     once: bool,
 ) -> None:
     rolling = RollingBook(l3=True)
-    engine = SignalEngine()
+    engine = SignalEngine(Settings().market_signals)
     recent: deque[str] = deque(maxlen=8)
     total = limit if limit > 0 else 10_000_000
     feed = synthetic_events(min(total, 1_000_000) if once else total, seed=seed)
@@ -227,7 +228,7 @@ def _replay(
     if max_events > 0:
         feed = islice(feed, max_events)
     rolling = RollingBook(l3=l3)
-    engine = SignalEngine()
+    engine = SignalEngine(Settings().market_signals)
     counts: Counter[str] = Counter()
     issues: Counter[str] = Counter()
     listed = 0

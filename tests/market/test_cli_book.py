@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from oms.cli.main import app
@@ -43,6 +44,25 @@ def test_replay_of_a_recording_lists_its_signals(tmp_path: Path) -> None:
     assert "sweep    bid       1.02  first_price=101 levels=2 volume=9" in result.output
     assert "7 events (L2): sweep 1" in result.output
     assert "integrity: gap 1" in result.output
+
+
+def test_replay_thresholds_come_from_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rec.csv"
+    write_recording(
+        path,
+        [
+            BookSnapshot(0, ((100, 10),), ((101, 5), (102, 5))),
+            TradePrint(1 * MS, 101, 5, BID),
+            TradePrint(2 * MS, 102, 4, BID),
+        ],
+    )
+    monkeypatch.setenv("OMS_MARKET_SIGNALS", '{"sweep": {"min_levels": 3}}')
+    result = CliRunner().invoke(app, ["book", "replay", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "3 events (L2): no signals" in result.output  # a 2-level sweep no longer counts
+    assert "sweep" not in result.output
 
 
 def test_replay_of_lobster_files_with_the_orderbook_check(tmp_path: Path) -> None:
