@@ -2,8 +2,9 @@
 
 Signals and queue estimates need more than the new state: they need to know whether a level
 shrank because it traded or because it was withdrawn. On an L2 feed a trade print arrives
-before the level update it explains, so the traded volume is held per (resting side, price)
-and matched against the next decrease there; the rest of a decrease is a cancel.
+before the level update it explains, so the traded volume (up to the size displayed) is held per
+(resting side, price) and matched against the next update there, for at most
+`pending_ttl_ns`; the rest of a decrease is a cancel.
 """
 
 from __future__ import annotations
@@ -91,11 +92,13 @@ Observation = LevelChange | Print | OrderLife | IntegrityIssue
 class RollingBook:
     """An L2 book (or an L3 book and its L2 projection) kept current from feed events."""
 
-    def __init__(self, l3: bool = False) -> None:
+    def __init__(self, l3: bool = False, pending_ttl_ns: int = 1_000_000_000) -> None:
         self.l3: L3Book | None = L3Book() if l3 else None
         self.book: L2Book = self.l3.l2 if self.l3 is not None else L2Book()
         self.ts_ns: int | None = None
-        self._pending: dict[tuple[int, int], int] = {}
+        # traded volume waiting for the level update that shows it: key -> (first ts, volume)
+        self._pending: dict[tuple[int, int], tuple[int, int]] = {}
+        self.pending_ttl_ns = pending_ttl_ns
 
     def apply(self, event: MarketEvent) -> list[Observation]:
         """Apply one event; return what it changed, including any integrity issue raised."""
@@ -140,7 +143,9 @@ class RollingBook:
         book = self.book
         before = book.size_at(event.side, event.price)
         book.update(event.side, event.price, event.size)
-        pending = self._pending.pop((event.side, event.price), 0)
+        since, pending = self._pending.pop((event.side, event.price), (0, 0))
+        if pending and event.ts_ns - since > self.pending_ttl_ns:
+            pending = 0  # a print whose level update never came must not explain later cancels
         decrease = before - event.size
         traded = min(decrease, pending) if decrease > 0 else 0
         cancelled = decrease - traded if decrease > 0 else 0
@@ -166,7 +171,9 @@ class RollingBook:
         displayed = book.size_at(resting, event.price)
         if self.l3 is None:
             key = (resting, event.price)
-            self._pending[key] = self._pending.get(key, 0) + event.size
+            since, volume = self._pending.get(key, (event.ts_ns, 0))
+            # only the displayed part can show up as a decrease; the rest was hidden
+            self._pending[key] = (since, min(volume + event.size, displayed))
         return Print(
             event.ts_ns, event.price, event.size, aggressor, displayed, event.size > displayed
         )

@@ -118,3 +118,14 @@ def test_l3_gap_is_stale_until_an_order_snapshot() -> None:
     assert (book.book.best_bid, book.book.best_ask, book.book.bids) == (99, 101, {99: 5})
     with pytest.raises(MarketDataError, match="needs an L3 book"):
         RollingBook().apply(OrderBookSnapshot(1, ()))
+
+
+def test_a_print_explains_only_displayed_size_and_only_for_a_while() -> None:
+    book = _l2()
+    book.apply(TradePrint(1, 101, 8, BID))
+    book.apply(TradePrint(2, 101, 8, BID))  # 16 printed against 10 displayed
+    (c,) = book.apply(LevelSet(3, ASK, 101, 0))
+    assert isinstance(c, LevelChange) and (c.traded, c.cancelled) == (10, 0)
+    book.apply(TradePrint(4, 102, 4, BID))
+    (late,) = book.apply(LevelSet(4 + 2_000_000_000, ASK, 102, 6))  # two seconds later
+    assert isinstance(late, LevelChange) and (late.traded, late.cancelled) == (0, 4)
