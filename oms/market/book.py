@@ -21,7 +21,7 @@ from oms.market.sides import ASK, BID, side_name
 _PROBE_TICKS = 32
 """Ticks probed one by one for the next best level before scanning the whole side."""
 
-IssueKind = Literal["gap", "crossed", "locked", "uncrossed", "snapshot"]
+IssueKind = Literal["gap", "duplicate", "crossed", "locked", "uncrossed", "snapshot"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,17 +196,28 @@ class L2Book:
             self.issues.append(IntegrityIssue("uncrossed", self.last_seq, bb, ba))
         self.crossed = now_crossed
 
-    def update_seq(self, seq: int, side: int, price: int, size: int) -> None:
-        """Apply a sequenced update; a gap marks the book stale until the next snapshot."""
-        self.check_seq(seq)
+    def update_seq(self, seq: int, side: int, price: int, size: int) -> bool:
+        """Apply a sequenced update; False when it was a duplicate and was not applied."""
+        if not self.check_seq(seq):
+            return False
         self.update(side, price, size)
+        return True
 
-    def check_seq(self, seq: int) -> None:
-        """Advance the sequence number, flagging a gap or a replayed message."""
+    def check_seq(self, seq: int) -> bool:
+        """Advance the sequence number; a gap marks the book stale until the next snapshot.
+
+        A number at or below the last one is a duplicate or a late message: it is reported
+        and must not be applied (returns False), since its effect is already in the book.
+        """
         last = self.last_seq
         if last is not None and seq != last + 1:
             if seq <= last:
-                raise MarketDataError(f"sequence went backwards: {seq} after {last}")
+                self.issues.append(
+                    IntegrityIssue(
+                        "duplicate", seq, self.best_bid, self.best_ask, f"after {last}; skipped"
+                    )
+                )
+                return False
             self.stale = True
             self.issues.append(
                 IntegrityIssue(
@@ -214,6 +225,7 @@ class L2Book:
                 )
             )
         self.last_seq = seq
+        return True
 
     def snapshot(
         self,

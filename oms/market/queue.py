@@ -14,6 +14,16 @@ seen, so the volume ahead of an order is estimated from each level change:
 
 `in_book` says whether our orders are part of the level sizes the feed shows (a live
 account) or not (the simulated terminal, whose orders the market never sees).
+
+The simulated terminal drives it like this, one feed event at a time:
+
+    rolling = RollingBook()                      # RollingBook(l3=True) + L3QueueTracker on L3
+    queue = L2QueueTracker(rolling.book, model="conservative")
+    queue.place(ticket, BID, price_ticks, volume_units)   # a resting limit order
+    for event in feed:
+        for fill in queue.on_observations(rolling.apply(event)):
+            ...                                  # a deal of fill.size at fill.price
+    queue.cancel(ticket)                         # when the order is cancelled or modified
 """
 
 from __future__ import annotations

@@ -107,8 +107,9 @@ class RollingBook:
         if self.ts_ns is not None and event.ts_ns < self.ts_ns:
             raise MarketDataError(f"event time went backwards: {event.ts_ns} < {self.ts_ns}")
         self.ts_ns = event.ts_ns
-        if event.seq is not None:
-            book.check_seq(event.seq)
+        snapshot = isinstance(event, (BookSnapshot, OrderBookSnapshot))
+        if event.seq is not None and not snapshot and not book.check_seq(event.seq):
+            return list(book.issues[n_issues:])  # a duplicate: reported, not applied
         out: list[Observation] = []
         if isinstance(event, LevelSet):
             self._need_l2(event)

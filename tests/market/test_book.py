@@ -105,11 +105,15 @@ def test_sequence_gap_marks_stale_until_a_snapshot() -> None:
     assert not book.stale
 
 
-def test_sequence_going_backwards_is_an_error() -> None:
+def test_duplicate_or_late_sequence_numbers_are_reported_and_skipped() -> None:
     book = L2Book()
-    book.update_seq(5, BID, 100, 5)
-    with pytest.raises(MarketDataError, match="backwards"):
-        book.update_seq(5, BID, 100, 6)
+    assert book.update_seq(5, BID, 100, 5)
+    assert not book.update_seq(5, BID, 100, 6)
+    assert not book.update_seq(3, BID, 101, 6)
+    assert book.bids == {100: 5}
+    assert [i.kind for i in book.issues] == ["duplicate", "duplicate"]
+    assert not book.stale
+    assert book.update_seq(6, BID, 100, 7)
 
 
 def test_snapshot_rejects_bad_levels_and_reports_a_crossed_picture() -> None:

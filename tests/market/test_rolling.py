@@ -64,6 +64,9 @@ def test_sequence_gap_surfaces_as_an_integrity_observation() -> None:
     out = book.apply(LevelSet(2, BID, 100, 2, seq=3))
     assert any(isinstance(o, IntegrityIssue) and o.kind == "gap" for o in out)
     assert book.book.stale
+    dup = book.apply(LevelSet(2, BID, 100, 9, seq=3))
+    assert [o.kind for o in dup if isinstance(o, IntegrityIssue)] == ["duplicate"]
+    assert book.book.bids == {100: 2}
     book.apply(BookSnapshot(3, ((100, 1),), (), seq=4))
     assert not book.book.stale
 
