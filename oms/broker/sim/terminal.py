@@ -34,6 +34,7 @@ from oms.broker.sim.records import (
     TradeOrder,
     TradePosition,
     TradeRequest,
+    trusted,
 )
 from oms.broker.sim.server import Outcome, TradeServer
 from oms.broker.sim.state import OrderState
@@ -520,7 +521,8 @@ class SimulatedTerminal(Mt5Constants):
     def _result(self, outcome: Outcome, req: TradeRequest) -> OrderSendResult:
         self._request_id += 1
         retcode = outcome.retcode
-        return OrderSendResult(
+        return trusted(
+            OrderSendResult,
             (
                 retcode,
                 outcome.deal,
@@ -533,7 +535,7 @@ class SimulatedTerminal(Mt5Constants):
                 self._request_id,
                 0,
                 req,
-            )
+            ),
         )
 
     def _gate(self, req: TradeRequest) -> Outcome | None:
