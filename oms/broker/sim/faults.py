@@ -80,34 +80,34 @@ class Faults:
     ) -> int:
         """Fill a working order now (while nobody is looking); returns the deal ticket."""
         with self._lock:
-            if ticket not in self._server.orders:
+            if ticket not in self._server.ledger.orders:
                 raise OmsError(f"order {ticket} is not working; only working orders can be filled")
             try:
-                return self._server.fill_now(ticket, price, volume)
+                return self._server.ledger.fill_now(ticket, price, volume)
             except ValueError as exc:
                 raise OmsError(str(exc)) from exc
 
     def cancel_order(self, ticket: int) -> None:
         """Cancel a working order from the terminal side; it goes to history CANCELED."""
         with self._lock:
-            if ticket not in self._server.orders:
+            if ticket not in self._server.ledger.orders:
                 raise OmsError(
                     f"order {ticket} is not working; only working orders can be canceled"
                 )
-            self._server.cancel_now(ticket)
+            self._server.ledger.cancel_now(ticket)
 
     def vanish_order(self, ticket: int) -> None:
         """An order the server forgets: gone from open orders and from history."""
         with self._lock:
             try:
-                self._server.vanish(ticket)
+                self._server.ledger.vanish(ticket)
             except KeyError:
                 raise OmsError(f"order {ticket} is unknown to the simulated server") from None
 
     def rewrite_comments(self, rewrite: Callable[[str], str] | None) -> None:
         """The broker changes comments of new orders (and so of their deals and positions)."""
         with self._lock:
-            self._server.rewrite_comment = rewrite
+            self._server.ledger.rewrite_comment = rewrite
 
     def manual_trade(self, request: dict[str, object]) -> OrderSendResult:
         """A trade placed by hand in the terminal: magic 0, reason CLIENT, any comment given."""

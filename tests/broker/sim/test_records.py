@@ -135,3 +135,10 @@ def test_calc_margin_and_profit(mt5: SimulatedTerminal) -> None:
     )
     assert mt5.order_calc_margin(mt5.ORDER_TYPE_BUY_LIMIT, "EURUSD", 1.0, 1.1) is None
     assert mt5.last_error()[0] == -2
+
+
+def test_tick_value_is_in_the_account_currency(mt5: SimulatedTerminal) -> None:
+    assert mt5.symbol_info("EURUSD").trade_tick_value == 1.0  # 0.00001 x 100,000 USD
+    jpy = mt5.symbol_info("USDJPY")
+    mid = (jpy.bid + jpy.ask) / 2
+    assert jpy.trade_tick_value == 100 / mid  # 0.001 x 100,000 JPY, in USD
