@@ -34,6 +34,7 @@ from oms.broker.sim.records import (
     TradeOrder,
     TradePosition,
     TradeRequest,
+    trusted,
 )
 from oms.broker.sim.server import Outcome, TradeServer
 from oms.broker.sim.state import OrderState
@@ -134,8 +135,15 @@ class SimulatedTerminal(Mt5Constants):
     ) -> None:
         if margin_mode not in MARGIN_MODES:
             raise OmsError(f"margin_mode must be 'hedging' or 'netting', not {margin_mode!r}")
-        if leverage <= 0:
-            raise OmsError(f"leverage must be positive, not {leverage}")
+        for name, value, low in (
+            ("leverage", leverage, 1),
+            ("step_msc", step_msc, 1),
+            ("balance", balance, 0),
+            ("commission_per_lot", commission_per_lot, 0),
+            ("limit_orders", limit_orders, 0),
+        ):
+            if value < low:
+                raise OmsError(f"{name} must be at least {low}, not {value}")
         self._lock = threading.RLock()
         specs = tuple(symbols) if symbols is not None else default_symbols()
         if feed is None:
@@ -513,7 +521,8 @@ class SimulatedTerminal(Mt5Constants):
     def _result(self, outcome: Outcome, req: TradeRequest) -> OrderSendResult:
         self._request_id += 1
         retcode = outcome.retcode
-        return OrderSendResult(
+        return trusted(
+            OrderSendResult,
             (
                 retcode,
                 outcome.deal,
@@ -526,7 +535,7 @@ class SimulatedTerminal(Mt5Constants):
                 self._request_id,
                 0,
                 req,
-            )
+            ),
         )
 
     def _gate(self, req: TradeRequest) -> Outcome | None:
