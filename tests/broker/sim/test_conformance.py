@@ -402,6 +402,16 @@ def test_order_check(terminal: Any) -> None:
     _check_request_echo(res, req)
 
 
+def test_order_check_names_the_problem(terminal: Any) -> None:
+    info = terminal.symbol_info(SYMBOL)
+    req = _market(terminal, terminal.ORDER_TYPE_BUY, info.volume_min / 2)
+    res = terminal.order_check(req)
+    assert res.retcode == terminal.TRADE_RETCODE_INVALID_VOLUME and res.comment
+    assert terminal.positions_get(symbol=SYMBOL) == () or all(
+        p.magic != MAGIC for p in terminal.positions_get(symbol=SYMBOL)
+    )
+
+
 # ---------------------------------------------------------------------- market orders
 def test_market_order_and_close(terminal: Any) -> None:
     mt5 = terminal
