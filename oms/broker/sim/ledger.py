@@ -184,6 +184,22 @@ class Ledger:
             by_position.append(deal)
         return self._next_deal
 
+    def balance_deal(self, amount: float, comment: str) -> int:
+        """A deposit or withdrawal: a DEAL_TYPE_BALANCE deal with no order and no position."""
+        self._next_deal += 1
+        now = self.market.time_msc
+        deal = trusted(
+            TradeDeal,
+            (
+                self._next_deal, 0, now // 1000, now, C.DEAL_TYPE_BALANCE, IN, 0, 0,
+                C.DEAL_REASON_CLIENT, 0.0, 0.0, 0.0, 0.0, round(amount, 2), 0.0, "", comment, "",
+            ),
+        )  # fmt: skip
+        self.deals.append(deal)
+        self._deal_times.append(now)
+        self.balance += round(amount, 2)
+        return self._next_deal
+
     def book_fill(self, order: OrderState, filled: int, cost: int, reason: int) -> int:
         """Book one execution of `order` (size in steps, cost in ticks x steps): the deal, the
         position change and the balance. Returns the deal ticket."""
