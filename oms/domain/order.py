@@ -87,7 +87,6 @@ _STATE = (
 _S = OrderStatus
 _REFINED_BY_RESOLUTION = (_S.SUBMITTED, _S.UNKNOWN)
 _LATE_FILL_STATUSES = (_S.CANCELED, _S.EXPIRED, _S.REJECTED, _S.DENIED)
-_NO_DEALS: frozenset[int] = frozenset()
 
 
 class Order:
@@ -127,8 +126,8 @@ class Order:
     created_ns: int
     updated_ns: int
     events: int
-    deal_tickets: set[int] | frozenset[int]  # frozen and shared until the first deal
-    anomalies: list[dict[str, Any]]
+    deal_tickets: tuple[int, ...]  # in arrival order; a tuple: orders have one or two deals
+    anomalies: tuple[dict[str, Any], ...]
 
     def __init__(self, client_order_id: str) -> None:
         self.client_order_id = client_order_id
@@ -147,8 +146,8 @@ class Order:
         self.reason = None
         self.denial = None
         self.created_ns = self.updated_ns = self.events = 0
-        self.deal_tickets = _NO_DEALS
-        self.anomalies = []
+        self.deal_tickets = ()
+        self.anomalies = ()
 
     @property
     def remaining_volume(self) -> float:
@@ -197,8 +196,8 @@ class Order:
         order.pending_modify = order.pending_cancel = None
         order.created_ns = order.updated_ns = recorded_at_ns
         order.events = 1
-        order.deal_tickets = _NO_DEALS
-        order.anomalies = []
+        order.deal_tickets = ()
+        order.anomalies = ()
         if event_type == DENIED_T:
             order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
             order.reason = p["reason"]
@@ -227,20 +226,18 @@ class Order:
         new = Order.__new__(Order)
         for name in Order.__slots__:
             setattr(new, name, getattr(self, name))
-        new.deal_tickets = set(self.deal_tickets) if self.deal_tickets else _NO_DEALS
-        new.anomalies = list(self.anomalies)
         return new
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form for snapshots and state hashes (deal tickets sorted)."""
+        """JSON form for snapshots and state hashes."""
         out: dict[str, Any] = {"client_order_id": self.client_order_id}
         for name in _TERMS:
             out[name] = getattr(self, name)
         for name in _STATE:
             out[name] = getattr(self, name)
         out["status"] = self.status.value
-        out["deal_tickets"] = sorted(self.deal_tickets)
-        out["anomalies"] = self.anomalies
+        out["deal_tickets"] = list(self.deal_tickets)
+        out["anomalies"] = list(self.anomalies)
         return out
 
     @classmethod
@@ -252,14 +249,15 @@ class Order:
         for name in _STATE:
             setattr(order, name, data[name])
         order.status = OrderStatus(data["status"])
-        order.deal_tickets = set(data["deal_tickets"]) if data["deal_tickets"] else _NO_DEALS
-        order.anomalies = list(data["anomalies"])
+        order.deal_tickets = tuple(data["deal_tickets"])
+        order.anomalies = tuple(data["anomalies"])
         return order
 
     def _anomaly(self, kind: str, event_type: str, **detail: Any) -> None:
         """Keep a record of an event the state machine did not take as is."""
-        self.anomalies.append(
-            {"kind": kind, "event_type": event_type, "status": self.status.value, **detail}
+        self.anomalies = (
+            *self.anomalies,
+            {"kind": kind, "event_type": event_type, "status": self.status.value, **detail},
         )
 
 
@@ -360,10 +358,7 @@ def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     if deal in tickets:
         order._anomaly("duplicate_fill", event_type, deal_ticket=deal)
         return
-    if tickets:
-        tickets.add(deal)  # type: ignore[union-attr]
-    else:
-        order.deal_tickets = {deal}
+    order.deal_tickets = (*tickets, deal)
     if order.position_by_id is not None and p.get("position_id") == order.position_by_id:
         # A close-by's second deal closes the opposite position: its volume is not more.
         order.commission += p.get("commission", 0.0)

@@ -12,11 +12,32 @@ from typing import Any
 from oms.domain.enums import OPEN_STATUSES, OrderStatus
 from oms.domain.order import FOLDS, Order, OrderFold
 from oms.domain.records import JournalRecord
-from oms.domain.transitions import ACCEPTED_T, DENIED_T, OUTCOME_RESOLVED_T, REJECTED_T, SUBMITTED_T
+from oms.domain.transitions import (
+    ACCEPTED_T,
+    DENIED_T,
+    FILLED_T,
+    OUTCOME_RESOLVED_T,
+    PARTIALLY_FILLED_T,
+    REJECTED_T,
+    STEPS,
+    SUBMITTED_T,
+)
 from oms.projections.base import Handler, Projection
 
 _TICKET_TYPES = frozenset({ACCEPTED_T, REJECTED_T, OUTCOME_RESOLVED_T})
 _TERMS_TYPES = frozenset({SUBMITTED_T, DENIED_T})
+_REFINED_TYPES = frozenset({PARTIALLY_FILLED_T, FILLED_T, OUTCOME_RESOLVED_T})
+_OPENNESS_STABLE = frozenset(
+    t
+    for t in FOLDS
+    if t not in _REFINED_TYPES
+    and all(
+        (status in OPEN_STATUSES) == (moves[t] in OPEN_STATUSES)
+        for status, moves in STEPS.items()
+        if t in moves
+    )
+)
+"""Event types after which an order is open exactly when it was before (no index update)."""
 
 
 class OrderBook(Projection):
@@ -33,25 +54,45 @@ class OrderBook(Projection):
         self._handlers = {t: self._handler(t, fold) for t, fold in FOLDS.items()}
 
     def _handler(self, event_type: str, fold: OrderFold) -> Handler:
-        """One closure per event type: the Order's fold plus the book's indexes."""
+        """One closure per event type: the Order's fold plus only the indexes it can touch."""
         orders = self.orders
         open_orders = self.open
-        opening = event_type in _TERMS_TYPES
-        ticketing = event_type in _TICKET_TYPES
+        by_ticket = self.by_ticket
+        note_sequence = self._note_sequence
         open_statuses = OPEN_STATUSES
-
         opened = Order.opened
+
+        if event_type in _TERMS_TYPES:
+
+            def handle_opening(record: JournalRecord, payload: dict[str, Any]) -> None:
+                coid = payload["client_order_id"]
+                order = orders.get(coid)
+                if order is None:
+                    order = orders[coid] = opened(event_type, payload, record.recorded_at_ns)
+                    if order.status in open_statuses:
+                        open_orders[coid] = order
+                else:  # a second intent for the same id: the fold records it
+                    fold(order, event_type, payload, record.recorded_at_ns)
+                note_sequence(coid)
+
+            return handle_opening
+
+        ticketing = event_type in _TICKET_TYPES
+        if event_type in _OPENNESS_STABLE and not ticketing:
+
+            def handle_stable(record: JournalRecord, payload: dict[str, Any]) -> None:
+                coid = payload["client_order_id"]
+                order = orders.get(coid)
+                if order is None:
+                    order = orders[coid] = Order(coid)
+                fold(order, event_type, payload, record.recorded_at_ns)
+
+            return handle_stable
 
         def handle(record: JournalRecord, payload: dict[str, Any]) -> None:
             coid = payload["client_order_id"]
             order = orders.get(coid)
             if order is None:
-                if opening:
-                    order = orders[coid] = opened(event_type, payload, record.recorded_at_ns)
-                    if order.status in open_statuses:
-                        open_orders[coid] = order
-                    self._note_sequence(coid)
-                    return
                 order = orders[coid] = Order(coid)
             was_open = order.status in open_statuses
             fold(order, event_type, payload, record.recorded_at_ns)
@@ -60,10 +101,8 @@ class OrderBook(Projection):
                     del open_orders[coid]
                 else:
                     open_orders[coid] = order
-            if opening:
-                self._note_sequence(coid)
-            elif ticketing and order.broker_order_id is not None:
-                self.by_ticket[order.broker_order_id] = coid
+            if ticketing and order.broker_order_id is not None:
+                by_ticket[order.broker_order_id] = coid
 
         return handle
 

@@ -38,6 +38,8 @@ class Positions(Projection):
         self.default_mode = default_mode
         self.specs = dict(specs or {})
         self.positions: dict[str, Position] = {}
+        # account → (symbol for netting | position id for hedging) → the same Position
+        self._by_account: dict[str, dict[Any, Position]] = {}
         self.deals: set[int] = set()
         self.duplicates = 0
         self.discrepancies: list[dict[str, Any]] = []
@@ -66,31 +68,38 @@ class Positions(Projection):
         deals.add(deal)
         account = p["account"]
         symbol = p["symbol"]
-        positions = self.positions
         deal_pid = p.get("position_id")
+        specs = self.specs
+        spec = specs.get(symbol, DEFAULT_SPEC) if specs else DEFAULT_SPEC
         if account in self._hedging or (self._default_hedging and account not in self.modes):
             pid = p["client_order_id"] if deal_pid is None else deal_pid
-            key = f"{account}#{pid}"
-            pos = positions.get(key)
+            book = self._by_account.get(account)
+            if book is None:
+                book = self._by_account[account] = {}
+            pos = book.get(pid)
             if pos is None:
-                pos = positions[key] = Position(key, account, symbol)
+                key = f"{account}#{pid}"
+                pos = book[pid] = self.positions[key] = Position(key, account, symbol)
                 pos.position_id = deal_pid
-            _, excess = pos.trade(p["side"], p["volume"], p["price"],
-                                  self.specs.get(symbol, DEFAULT_SPEC), record.recorded_at_ns,
-                                  False)
+            _, excess = pos.trade(p["side"], p["volume"], p["price"], spec,
+                                  record.recorded_at_ns, False)
             if excess:
                 self._excess(pos, deal, excess)
         else:
-            key = f"{account}|{symbol}"
-            pos = positions.get(key)
+            book = self._by_account.get(account)
+            if book is None:
+                book = self._by_account[account] = {}
+            pos = book.get(symbol)
             if pos is None:
-                pos = positions[key] = Position(key, account, symbol)
-            pos.trade(p["side"], p["volume"], p["price"], self.specs.get(symbol, DEFAULT_SPEC),
-                      record.recorded_at_ns, True)
+                key = f"{account}|{symbol}"
+                pos = book[symbol] = self.positions[key] = Position(key, account, symbol)
+            pos.trade(p["side"], p["volume"], p["price"], spec, record.recorded_at_ns, True)
             if deal_pid is not None:
                 pos.position_id = deal_pid
         get = p.get
-        pos.add_costs(get("commission", 0.0), get("fee", 0.0), get("swap", 0.0))
+        pos.commission += get("commission", 0.0)
+        pos.fee += get("fee", 0.0)
+        pos.swap += get("swap", 0.0)
 
     def _excess(self, pos: Position, deal: int, excess: float) -> None:
         """A hedging close for more than the position held."""
@@ -136,6 +145,22 @@ class Positions(Projection):
 
     def _load(self, state: dict[str, Any]) -> None:
         self.positions = {k: Position.from_dict(v) for k, v in state["positions"].items()}
+        self._by_account = {}
+        for key, pos in self.positions.items():
+            account, hedged, ident = _split_key(key)
+            local: Any = ident
+            if hedged:  # a hedging key holds a broker position id, or a client order id
+                local = pos.position_id if pos.position_id is not None else ident
+            self._by_account.setdefault(account, {})[local] = pos
         self.deals = set(state["deals"])
         self.duplicates = state["duplicates"]
         self.discrepancies = list(state["discrepancies"])
+
+
+def _split_key(key: str) -> tuple[str, bool, str]:
+    """(account, is hedging, symbol or position id) from a position key."""
+    netting = key.find("|")
+    hedging = key.find("#")
+    if hedging != -1 and (netting == -1 or hedging < netting):
+        return key[:hedging], True, key[hedging + 1 :]
+    return key[:netting], False, key[netting + 1 :]

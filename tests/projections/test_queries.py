@@ -137,7 +137,7 @@ def test_hedging_positions_close_by_id_and_close_by() -> None:
     ]
     closer = book.get("H1.mm.3")
     assert closer is not None and closer.status is OrderStatus.FILLED
-    assert closer.filled_volume == pytest.approx(0.5) and closer.anomalies == []
+    assert closer.filled_volume == pytest.approx(0.5) and closer.anomalies == ()
 
 
 def test_cross_projection_invariants_on_a_long_session() -> None:
