@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from oms.broker.port import BrokerDeal, BrokerOrder, BrokerPosition
 from oms.domain.enums import DealEntry, Filling, OrderStatus, OrderType, Side, TimeInForce
 from oms.domain.events import (
     Event,
@@ -41,7 +40,7 @@ from oms.domain.events import (
 from oms.domain.ids import client_order_id, order_stream_id
 from oms.domain.order import VOLUME_EPS, Order
 from oms.domain.positions import DEFAULT_SPEC, Position
-from oms.reconcile.snapshot import BrokerSnapshot
+from oms.reconcile.snapshot import BrokerSnapshot, SnapDeal, SnapOrder, SnapPosition
 from oms.reconcile.view import JournalView, ViewFill
 
 EXTERNAL_STRATEGY = "external"
@@ -71,6 +70,7 @@ _TIME_IN_FORCE = {
     3: TimeInForce.SPECIFIED,
 }
 _WORKING = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+_FILLED = OrderStatus.FILLED
 
 
 class Kind(StrEnum):
@@ -154,13 +154,14 @@ class _Diff:
         self.live = {o.ticket: o for o in snap.open_orders}
         self.history = {o.ticket: o for o in snap.history_orders}
         self.deals = {d.ticket: d for d in snap.deals if d.kind in (DEAL_BUY, DEAL_SELL)}
+        self.deal_orders = {d.order for d in self.deals.values()}
         # Orders of this account by client order id; tickets of this account's orders.
         self.orders = {
             c: o for c, o in view.orders.items() if o.account == account or not o.account
         }
         # Volume each order will have filled once the healing fills are journaled.
         self.virtual_filled: dict[str, float] = {}
-        self.healed_deals: list[tuple[BrokerDeal, str]] = []
+        self.healed_deals: list[tuple[SnapDeal, str]] = []
         self.adopted: dict[int, str] = {}
 
     def run(self) -> list[Discrepancy]:
@@ -182,7 +183,7 @@ class _Diff:
             return comment
         return None
 
-    def _broker_order(self, ticket: int) -> BrokerOrder | None:
+    def _broker_order(self, ticket: int) -> SnapOrder | None:
         return self.live.get(ticket) or self.history.get(ticket)
 
     def _settled(self, coid: str) -> bool:
@@ -214,7 +215,9 @@ class _Diff:
                 )
             )
 
-    def _compare_fill(self, mine: ViewFill, deal: BrokerDeal) -> None:
+    def _compare_fill(self, mine: ViewFill, deal: SnapDeal) -> None:
+        if mine.volume == deal.volume and mine.price == deal.price:
+            return
         if mine.client_order_id not in self.orders:
             return
         volume, price = float(deal.volume), float(deal.price)
@@ -234,7 +237,7 @@ class _Diff:
                 )
             )
 
-    def _missing_here(self, deal: BrokerDeal) -> None:
+    def _missing_here(self, deal: SnapDeal) -> None:
         coid = self._order_for_ticket(deal.order, deal.comment)
         heals: list[HealEvent] = []
         if coid is None:
@@ -277,12 +280,12 @@ class _Diff:
             )
         )
 
-    def _adopted_volume(self, deal: BrokerDeal) -> float:
+    def _adopted_volume(self, deal: SnapDeal) -> float:
         order = self._broker_order(deal.order)
         return float(order.volume_initial) if order is not None else float(deal.volume)
 
     # -- orders ----------------------------------------------------------------------------
-    def _adopt(self, ticket: int, deal: BrokerDeal | None = None) -> str:
+    def _adopt(self, ticket: int, deal: SnapDeal | None = None) -> str:
         """The client order id of an adopted broker order; the adoption is reported once."""
         coid = self.adopted.get(ticket)
         if coid is not None:
@@ -335,7 +338,7 @@ class _Diff:
                 OrderAccepted(client_order_id=coid, broker_order_id=ticket, retcode=0),
             )
         )
-        has_deals = any(d.order == ticket for d in self.deals.values())
+        has_deals = ticket in self.deal_orders
         end = _end_event(coid, order) if order is not None and not has_deals else None
         if end is not None:
             heals.append(HealEvent(stream, f"adopt-{ticket}-{end.TYPE}", end))
@@ -353,21 +356,34 @@ class _Diff:
 
     def _broker_orders(self) -> None:
         """Broker orders the journal does not know are adopted; known ones are compared."""
-        for ticket in sorted(set(self.live) | set(self.history)):
-            order = self.live.get(ticket) or self.history[ticket]
-            if ticket in self.adopted:
+        by_ticket = self.view.by_ticket
+        orders = self.orders
+        last = self.view.last_position
+        settled = self.view.settled_position
+        adopted = self.adopted
+        both = {**self.history, **self.live}
+        for ticket in sorted(both):
+            order = both[ticket]
+            if ticket in adopted:
                 continue
-            coid = self._order_for_ticket(ticket, order.comment)
+            coid = by_ticket.get(ticket)
+            if coid is None or coid not in orders:
+                coid = self._order_for_ticket(ticket, order.comment)
             if coid is None:
-                if ticket in self.view.by_ticket:
+                if ticket in by_ticket:
                     continue  # another account's order
                 self._adopt(ticket)
                 continue
-            if self._settled(coid):
-                self._compare_order(coid, self.orders[coid], order)
+            mine = orders[coid]
+            if mine.status is _FILLED and order.state == STATE_FILLED and not order.live:
+                continue  # the common case of a finished order: nothing to compare
+            if last.get(coid, 0) <= settled:
+                self._compare_order(coid, mine, order)
 
-    def _compare_order(self, coid: str, mine: Order, theirs: BrokerOrder) -> None:
+    def _compare_order(self, coid: str, mine: Order, theirs: SnapOrder) -> None:
         status = mine.status
+        if status is OrderStatus.FILLED and theirs.state == STATE_FILLED and not theirs.live:
+            return  # the common case of a finished order: nothing to compare
         filled = self.virtual_filled.get(coid, mine.filled_volume)
         if status in _WORKING and filled >= mine.volume - VOLUME_EPS:
             status = OrderStatus.FILLED
@@ -390,7 +406,7 @@ class _Diff:
             self._compare_terms(coid, mine, theirs, filled)
 
     def _state_differs(
-        self, coid: str, mine: Order, theirs: BrokerOrder, heals: tuple[HealEvent, ...]
+        self, coid: str, mine: Order, theirs: SnapOrder, heals: tuple[HealEvent, ...]
     ) -> None:
         self.out.append(
             Discrepancy(
@@ -403,7 +419,7 @@ class _Diff:
             )
         )
 
-    def _compare_terms(self, coid: str, mine: Order, theirs: BrokerOrder, filled: float) -> None:
+    def _compare_terms(self, coid: str, mine: Order, theirs: SnapOrder, filled: float) -> None:
         problems = []
         if abs(mine.volume - float(theirs.volume_initial)) > VOLUME_TOLERANCE:
             problems.append(f"volume {mine.volume} here, {theirs.volume_initial} at the broker")
@@ -486,8 +502,8 @@ class _Diff:
                 )
                 continue
             problems = []
-            if here.side != there.side.value:
-                problems.append(f"side {here.side} here, {there.side.value} at the broker")
+            if here.side != there.side:
+                problems.append(f"side {here.side} here, {there.side} at the broker")
             if abs(here.volume - float(there.volume)) > VOLUME_TOLERANCE:
                 problems.append(f"volume {here.volume} here, {there.volume} at the broker")
             if not _same_price(here.avg_price, float(there.price_open), self.tol):
@@ -505,35 +521,43 @@ class _Diff:
                     )
                 )
 
-    def _broker_key(self, p: BrokerPosition) -> str:
+    def _broker_key(self, p: SnapPosition) -> str:
         return str(p.identifier) if self.hedging else p.symbol
 
     def _journal_positions(self) -> dict[str, Position]:
         """Positions folded from this account's fills and the healing deals, by deal ticket."""
-        rows: list[tuple[int, str, str, float, float, int | None, str]] = []
+        fills = self.view.fills
         orders = self.orders
-        for fill in self.view.fills.values():
-            if fill.client_order_id in orders:
-                rows.append(
-                    (fill.deal_ticket, fill.symbol, fill.side, fill.volume, fill.price,
-                     fill.position_id, fill.client_order_id)
-                )  # fmt: skip
-        for deal, coid in self.healed_deals:
-            side = "buy" if deal.kind == DEAL_BUY else "sell"
-            rows.append(
-                (deal.ticket, deal.symbol, side, float(deal.volume), float(deal.price),
-                 deal.position_id or None, coid)
-            )  # fmt: skip
-        rows.sort()
+        healed = {deal.ticket: (deal, coid) for deal, coid in self.healed_deals}
+        tickets = sorted(fills.keys() | healed.keys()) if healed else sorted(fills)
         out: dict[str, Position] = {}
         hedging = self.hedging
-        for _ticket, symbol, side, volume, price, pid, coid in rows:
+        account = self.account
+        spec = DEFAULT_SPEC
+        for ticket in tickets:
+            fill = fills.get(ticket)
+            if fill is not None:
+                coid = fill.client_order_id
+                if coid not in orders:
+                    continue
+                symbol, side, volume, price, pid = (
+                    fill.symbol,
+                    fill.side,
+                    fill.volume,
+                    fill.price,
+                    fill.position_id,
+                )
+            else:
+                deal, coid = healed[ticket]
+                symbol, volume, price = deal.symbol, deal.volume, deal.price
+                side = "buy" if deal.kind == DEAL_BUY else "sell"
+                pid = deal.position_id or None
             key = (str(pid) if pid is not None else coid) if hedging else symbol
             pos = out.get(key)
             if pos is None:
-                pos = out[key] = Position(key, self.account, symbol)
+                pos = out[key] = Position(key, account, symbol)
                 pos.position_id = pid
-            pos.trade(side, volume, price, DEFAULT_SPEC, 0, not hedging)
+            pos.trade(side, volume, price, spec, 0, not hedging)
         return out
 
 
@@ -541,24 +565,26 @@ def _same_price(a: float, b: float, tol: float) -> bool:
     return abs(a - b) <= max(1e-12, tol * max(abs(a), abs(b)))
 
 
+_STATUS_CLASS = {s: "working" if s in _WORKING else s.value for s in OrderStatus}
+_BROKER_CLASS = {
+    STATE_FILLED: "filled",
+    STATE_CANCELED: "canceled",
+    STATE_REJECTED: "rejected",
+    STATE_EXPIRED: "expired",
+}
+
+
 def _status_class(status: OrderStatus) -> str:
-    if status in _WORKING:
-        return "working"
-    return status.value
+    return _STATUS_CLASS[status]
 
 
-def _broker_class(order: BrokerOrder) -> str:
+def _broker_class(order: SnapOrder) -> str:
     if order.live:
         return "working"
-    return {
-        STATE_FILLED: "filled",
-        STATE_CANCELED: "canceled",
-        STATE_REJECTED: "rejected",
-        STATE_EXPIRED: "expired",
-    }.get(order.state, "working")
+    return _BROKER_CLASS.get(order.state, "working")
 
 
-def _end_event(coid: str, order: BrokerOrder) -> Event | None:
+def _end_event(coid: str, order: SnapOrder) -> Event | None:
     """The event that records a broker order's end when no deal explains it."""
     if order.live:
         return None
@@ -583,7 +609,7 @@ _RESOLUTIONS = {
 }
 
 
-def _resolve(coid: str, order: BrokerOrder) -> tuple[HealEvent, ...]:
+def _resolve(coid: str, order: SnapOrder) -> tuple[HealEvent, ...]:
     """The outcome-resolved event for an order whose send was lost but which the broker has."""
     resolution = (
         Resolution.ACCEPTED if order.live else _RESOLUTIONS.get(order.state, Resolution.ACCEPTED)
@@ -599,7 +625,7 @@ def _resolve(coid: str, order: BrokerOrder) -> tuple[HealEvent, ...]:
     return (HealEvent(order_stream_id(coid), f"resolve-{coid}-{order.ticket}", event),)
 
 
-def _order_view(order: BrokerOrder) -> dict[str, Any]:
+def _order_view(order: SnapOrder) -> dict[str, Any]:
     return {
         "ticket": order.ticket,
         "symbol": order.symbol,
@@ -628,7 +654,7 @@ def _journal_order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def _deal_view(deal: BrokerDeal) -> dict[str, Any]:
+def _deal_view(deal: SnapDeal) -> dict[str, Any]:
     return {
         "ticket": deal.ticket,
         "order": deal.order,
@@ -655,12 +681,12 @@ def _fill_view(fill: ViewFill) -> dict[str, Any]:
     }
 
 
-def _position_view(p: BrokerPosition) -> dict[str, Any]:
+def _position_view(p: SnapPosition) -> dict[str, Any]:
     return {
         "ticket": p.ticket,
         "identifier": p.identifier,
         "symbol": p.symbol,
-        "side": p.side.value,
+        "side": p.side,
         "volume": float(p.volume),
         "price_open": float(p.price_open),
         "magic": p.magic,

@@ -83,27 +83,34 @@ class Reconciler:
         self.clock = clock
         self.view = JournalView()
 
-    async def run(self, trigger: str = "schedule", wait: bool = True) -> RunReport | None:
-        """One run; None when `wait` is off and another process holds the lock."""
+    async def run(
+        self, trigger: str = "schedule", wait: bool = True, full: bool = False
+    ) -> RunReport | None:
+        """One run; None when `wait` is off and another process holds the lock.
+
+        `full` reads the broker's whole history instead of what followed the watermark.
+        """
         if self.lock is not None:
             taken = await asyncio.to_thread(self.lock.acquire, wait, self.lock_timeout_s)
             if not taken:
                 return None
         try:
-            return await self._run(trigger)
+            return await self._run(trigger, full)
         finally:
             if self.lock is not None:
                 await asyncio.to_thread(self.lock.release)
 
-    def run_blocking(self, trigger: str = "once", wait: bool = True) -> RunReport | None:
-        """`run` for callers without an event loop (the CLI)."""
-        return asyncio.run(self.run(trigger, wait))
+    def run_blocking(
+        self, trigger: str = "once", wait: bool = True, full: bool = False
+    ) -> RunReport | None:
+        """`run` for callers without an event loop."""
+        return asyncio.run(self.run(trigger, wait, full))
 
-    async def _run(self, trigger: str) -> RunReport:
+    async def _run(self, trigger: str, full: bool) -> RunReport:
         started = self.clock()
         run_id = f"{uuid.uuid4().hex[:12]}"
         view = self.view
-        await asyncio.to_thread(self._catch_up)
+        await asyncio.to_thread(self.catch_up)
         settled = view.position
         await self._append(
             RECONCILER_STREAM,
@@ -117,11 +124,11 @@ class Reconciler:
                 )
             ],
         )  # fmt: skip
-        deals_from = self._deals_from()
+        deals_from, orders_from = (0, 0) if full else (self._deals_from(), view.orders_from_msc)
         snapshot = await self.source.snapshot(
-            deals_from, view.orders_from_msc, view.open_tickets(self.account)
+            deals_from, orders_from, view.open_tickets(self.account)
         )
-        await asyncio.to_thread(self._catch_up)
+        await asyncio.to_thread(self.catch_up)
         view.settled_position = settled
         found = diff(view, snapshot, account=self.account, hedging=self.hedging)
         report = RunReport(run_id, broker_records=snapshot.records_read)
@@ -207,11 +214,12 @@ class Reconciler:
         await self._append(
             RECONCILER_STREAM, [*resolved_events, _new(completed, f"run-{run_id}-completed")]
         )
-        await asyncio.to_thread(self._catch_up)
+        await asyncio.to_thread(self.catch_up)
         return report
 
-    def _catch_up(self) -> None:
-        """Fold what the journal gained since the view's position."""
+    def catch_up(self) -> None:
+        """Fold what the journal gained since the view's position (blocking; warms a new
+        reconciler before its first run)."""
         self.view.apply_all(self.journal.read_all(self.view.position))
 
     def _deals_from(self) -> int:

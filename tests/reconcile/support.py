@@ -22,7 +22,7 @@ from oms.domain.ids import client_order_id, magic_for, order_stream_id
 from oms.reconcile.diff import fill_event_id
 from oms.reconcile.lock import lock_for
 from oms.reconcile.reconciler import Reconciler
-from oms.reconcile.snapshot import AdapterSnapshotSource
+from oms.reconcile.snapshot import AdapterSnapshotSource, TerminalSnapshotSource
 
 ACCOUNT = "A1"
 STRATEGY = "mm"
@@ -150,11 +150,15 @@ async def make_reconciler(
     *,
     hedging: bool = True,
     locked: bool = False,
+    via_poll: bool = False,
 ) -> Reconciler:
-    """A reconciler over the terminal through the adapter, connected."""
-    broker = Mt5Broker(InlineWorker(SameObject(terminal)))
-    await broker.connect()
+    """A reconciler reading the terminal on the adapter's worker, connected."""
+    worker = InlineWorker(SameObject(terminal))
+    await Mt5Broker(worker).connect()
+    source = (
+        TerminalSnapshotSource(worker) if not via_poll else AdapterSnapshotSource(Mt5Broker(worker))
+    )
     return Reconciler(
-        journal, AdapterSnapshotSource(broker), account=ACCOUNT, hedging=hedging,
+        journal, source, account=ACCOUNT, hedging=hedging,
         lock=lock_for(url) if locked else None,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from journal import Journal
 from oms.broker.sim import SimulatedTerminal
 from oms.domain.events import OrderCanceled
 from oms.domain.ids import order_stream_id
-from oms.reconcile.diff import Kind, external_order_id, fill_event_id
+from oms.reconcile.diff import Kind, diff, external_order_id, fill_event_id
 from oms.reconcile.events import RECONCILER_STREAM
 from oms.reconcile.reconciler import Reconciler
 from tests.reconcile import faults
@@ -256,3 +256,23 @@ async def test_netting_account_is_clean_then_detects_a_missed_fill(sqlite_url: s
         assert w.detected()[0]["key"] == f"deal:{deal}"
     finally:
         w.journal.close()
+
+
+async def test_poll_and_terminal_sources_see_the_same(world: World) -> None:
+    _coid, result = world.session.place("EURUSD", "buy", 0.1, kind="limit")
+    _coid2, gone = world.session.place("GBPUSD", "sell", 0.1, kind="limit")
+    world.session.flush()
+    world.terminal.faults.fill_order(result.order)
+    world.terminal.faults.vanish_order(gone.order)
+    via_poll = await make_reconciler(
+        world.journal, world.terminal, "sqlite:///unused.db", via_poll=True
+    )
+    for reconciler in (via_poll, world.reconciler):
+        reconciler.catch_up()
+    views = []
+    for reconciler in (via_poll, world.reconciler):
+        snap = await reconciler.source.snapshot(0, 0, reconciler.view.open_tickets(ACCOUNT))
+        found = diff(reconciler.view, snap, account=ACCOUNT, hedging=True)
+        views.append(sorted((d.kind.value, d.key, str(d.broker)) for d in found))
+    assert views[0] == views[1]
+    assert {k for k, _, _ in views[0]} == {"fill_missing_here", "order_missing_at_broker"}
