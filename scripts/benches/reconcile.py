@@ -7,7 +7,8 @@ A simulated hedging terminal is filled with the orders and deals, and a SQLite j
 `Reconciler.run(full=True)` with its journal view caught up, as in a live process: the
 whole broker history read on the adapter's worker (open orders, positions, all 50,000
 deals and every finished order), the diff, and the journaling of the outcome;
-`bench.py reconcile --json [--open-orders N] [--positions N] [--deals N] [--repeat R]`
+`incremental_reconcile_s` is the next run, which reads only what followed the watermark.
+`disturbed_reconcile_s` is the same full run after 1% of the orders,
 deals and positions were disturbed at the broker (fills nobody journaled, orders canceled
 or lost by the broker, deals re-priced, positions changed). Figures are medians of R runs.
 """
