@@ -73,10 +73,22 @@ class ReconcileRunCompleted(Event):
     duration_ns: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconcileRunFailed(Event):
+    """A run stopped before it could compare (the broker unreachable, a bad record)."""
+
+    TYPE: ClassVar[str] = "reconcile.run_failed"
+    run_id: str
+    account: str
+    pid: int
+    reason: str
+
+
 RECONCILE_EVENT_CLASSES: tuple[type[Event], ...] = (
     ReconcileRunStarted,
     DiscrepancyDetected,
     DiscrepancyResolved,
     ReconcileRunCompleted,
+    ReconcileRunFailed,
 )
 """The reconciler's catalogue; it only grows."""

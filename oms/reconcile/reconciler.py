@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from journal import Journal, NewEvent
 from journal.errors import JournalError
 from journal.writer import ThreadWaiter
+from oms.errors import OmsError
 from oms.reconcile.diff import Discrepancy, HealEvent, Kind, diff
 from oms.reconcile.events import (
     RECONCILER_STREAM,
     DiscrepancyDetected,
     DiscrepancyResolved,
     ReconcileRunCompleted,
+    ReconcileRunFailed,
     ReconcileRunStarted,
 )
 from oms.reconcile.lock import RunLock
@@ -125,9 +127,16 @@ class Reconciler:
             ],
         )  # fmt: skip
         deals_from, orders_from = (0, 0) if full else (self._deals_from(), view.orders_from_msc)
-        snapshot = await self.source.snapshot(
-            deals_from, orders_from, view.open_tickets(self.account)
-        )
+        try:
+            snapshot = await self.source.snapshot(
+                deals_from, orders_from, view.open_tickets(self.account)
+            )
+        except OmsError as exc:
+            failed = ReconcileRunFailed(
+                run_id=run_id, account=self.account, pid=os.getpid(), reason=str(exc)
+            )
+            await self._append(RECONCILER_STREAM, [_new(failed, f"run-{run_id}-failed")])
+            raise
         await asyncio.to_thread(self.catch_up)
         view.settled_position = settled
         found = diff(view, snapshot, account=self.account, hedging=self.hedging)

@@ -139,13 +139,16 @@ _P = {name: i for i, name in enumerate(TRADE_POSITION_FIELDS)}
 def _rows(
     session: Session, kind: str, records: Iterable[Any], fields: tuple[str, ...]
 ) -> list[Any]:
-    """Records as field-ordered tuples (one slice each when the layout was checked)."""
+    """Records indexable in field order: local struct sequences as they are, remote ones as
+    one slice each (one round trip over a bridge), once the layout was checked."""
     records = list(records)
     if not records:
         return []
     layouts = session.layouts
     layouts.read(kind, records[0], fields)  # checks the layout once per session
     if layouts.positional.get(kind):
+        if all(isinstance(r, tuple) and len(r) >= len(fields) for r in records):
+            return records
         n = len(fields)
         return [tuple(r[:n]) for r in records]
     return [tuple(getattr(r, name) for name in fields) for r in records]

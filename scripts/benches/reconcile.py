@@ -191,9 +191,9 @@ async def _reconciler(world: World, journal: Journal) -> Reconciler:
     return Reconciler(journal, TerminalSnapshotSource(worker), account=ACCOUNT, hedging=True)
 
 
-async def _timed_run(world: World, journal: Journal) -> tuple[float, float, float, float, Any]:
-    """(catch-up s, diff-only s, full-history run s, incremental run s, report of the full
-    run) for a fresh reconciler whose view is caught up first, as in a live process."""
+async def _timed_run(world: World, journal: Journal) -> dict[str, Any]:
+    """One fresh reconciler, its view caught up first as in a live process: the catch-up,
+    the diff alone, the full-history run (wall and CPU) and the incremental run after it."""
     reconciler = await _reconciler(world, journal)
     t0 = time.perf_counter()
     reconciler.catch_up()
@@ -202,14 +202,22 @@ async def _timed_run(world: World, journal: Journal) -> tuple[float, float, floa
     t0 = time.perf_counter()
     diff(reconciler.view, snapshot, account=ACCOUNT, hedging=True)
     diff_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = await reconciler.run(full=True)
-    run_s = time.perf_counter() - t0
+    run_s, run_cpu = time.perf_counter() - t0, time.process_time() - c0
     world.terminal.market.advance(60)  # a minute later: the next run reads only what is new
     t0 = time.perf_counter()
     await reconciler.run()
     incremental_s = time.perf_counter() - t0
-    return catch_up, diff_s, run_s, incremental_s, report
+    assert report is not None
+    return {
+        "catch_up": catch_up, "diff": diff_s, "run": run_s, "cpu": run_cpu,
+        "incremental": incremental_s, "report": report,
+    }  # fmt: skip
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return round(statistics.median(r[key] for r in runs), 4)
 
 
 def main(argv: list[str]) -> dict[str, Any]:
@@ -225,8 +233,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         t0 = time.perf_counter()
         world = World(Path(tmp) / "journal.db", args.open_orders, args.positions, args.deals)
         setup_s = time.perf_counter() - t0
-        clean: list[tuple[float, float, float, float, Any]] = []
-        disturbed: list[tuple[float, float, float, float, Any]] = []
+        clean: list[dict[str, Any]] = []
+        disturbed: list[dict[str, Any]] = []
         sizes = {
             "open_orders": len(world.terminal.orders_get()),
             "positions": len(world.terminal.positions_get()),
@@ -239,20 +247,22 @@ def main(argv: list[str]) -> dict[str, Any]:
             counts = world.disturb(0.01)
             for _ in range(args.repeat):
                 disturbed.append(asyncio.run(_timed_run(world, journal)))
-        first_disturbed = disturbed[0][4]
+        first = disturbed[0]["report"]
         return {
             **sizes,
             "setup_s": round(setup_s, 2),
-            "reconcile_s": round(statistics.median(r[2] for r in clean), 4),
-            "diff_s": round(statistics.median(r[1] for r in clean), 4),
-            "catch_up_s": round(statistics.median(r[0] for r in clean), 4),
-            "incremental_reconcile_s": round(statistics.median(r[3] for r in clean), 4),
-            "clean_discrepancies": len(clean[0][4].detected),
+            "reconcile_s": _median(clean, "run"),
+            "reconcile_cpu_s": _median(clean, "cpu"),
+            "diff_s": _median(clean, "diff"),
+            "catch_up_s": _median(clean, "catch_up"),
+            "incremental_reconcile_s": _median(clean, "incremental"),
+            "clean_discrepancies": len(clean[0]["report"].detected),
             "disturbed": counts,
-            "disturbed_reconcile_s": round(statistics.median(r[2] for r in disturbed), 4),
-            "disturbed_diff_s": round(statistics.median(r[1] for r in disturbed), 4),
-            "disturbed_discrepancies": len(first_disturbed.detected),
-            "disturbed_healed": first_disturbed.healed,
-            "broker_records": clean[0][4].broker_records,
+            "disturbed_reconcile_s": _median(disturbed, "run"),
+            "disturbed_reconcile_cpu_s": _median(disturbed, "cpu"),
+            "disturbed_diff_s": _median(disturbed, "diff"),
+            "disturbed_discrepancies": len(first.detected),
+            "disturbed_healed": first.healed,
+            "broker_records": clean[0]["report"].broker_records,
             "repeat": args.repeat,
         }

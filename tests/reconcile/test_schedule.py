@@ -13,6 +13,7 @@ from oms.broker.sim import SimulatedTerminal
 from oms.errors import OmsError
 from oms.reconcile.events import RECONCILER_STREAM
 from oms.reconcile.schedule import reconcile_before_trading, schedule_reconciler
+from oms.reconcile.snapshot import SnapshotError
 from tests.reconcile.support import PaperSession, make_reconciler, open_journal
 
 
@@ -72,5 +73,23 @@ async def test_startup_run_records_a_completed_run(sqlite_url: str) -> None:
         assert types == ["reconcile.run_started", "reconcile.run_completed"]
         started = journal.read_stream(RECONCILER_STREAM)[0].payload
         assert started["trigger"] == "startup"
+    finally:
+        journal.close()
+
+
+async def test_unreachable_terminal_fails_the_run_in_the_journal(sqlite_url: str) -> None:
+    journal = open_journal(sqlite_url)
+    try:
+        terminal = SimulatedTerminal(seed=5)
+        reconciler = await make_reconciler(journal, terminal, sqlite_url, locked=True)
+        terminal.faults.disconnect("ipc")
+        with pytest.raises(SnapshotError, match="-10004"):
+            await reconciler.run()
+        last = journal.read_stream(RECONCILER_STREAM)[-1]
+        assert last.type == "reconcile.run_failed" and "-10004" in last.payload["reason"]
+        terminal.faults.reconnect()
+        assert terminal.initialize()
+        report = await reconciler.run()  # the lock was released despite the failure
+        assert report is not None and report.clean
     finally:
         journal.close()
