@@ -71,6 +71,9 @@ _TIME_IN_FORCE = {
 }
 _WORKING = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 _FILLED = OrderStatus.FILLED
+_FILLABLE = _WORKING | {
+    OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.UNKNOWN,
+}  # fmt: skip
 
 
 class Kind(StrEnum):
@@ -385,8 +388,8 @@ class _Diff:
         if status is OrderStatus.FILLED and theirs.state == STATE_FILLED and not theirs.live:
             return  # the common case of a finished order: nothing to compare
         filled = self.virtual_filled.get(coid, mine.filled_volume)
-        if status in _WORKING and filled >= mine.volume - VOLUME_EPS:
-            status = OrderStatus.FILLED
+        if status in _FILLABLE and filled >= mine.volume - VOLUME_EPS:
+            status = OrderStatus.FILLED  # as the healing fills will leave it (late fills too)
         if status is OrderStatus.SUBMITTED:
             return  # the answer is on its way; the engine owns it
         here = _status_class(status)

@@ -276,3 +276,17 @@ async def test_poll_and_terminal_sources_see_the_same(world: World) -> None:
         views.append(sorted((d.kind.value, d.key, str(d.broker)) for d in found))
     assert views[0] == views[1]
     assert {k for k, _, _ in views[0]} == {"fill_missing_here", "order_missing_at_broker"}
+
+
+async def test_late_fill_after_a_cancel_here_is_one_healed_fill(world: World) -> None:
+    coid, result = world.session.place("EURUSD", "buy", 0.1, kind="limit")
+    world.session.flush()
+    world.journal.append(order_stream_id(coid), [new_event(OrderCanceled(client_order_id=coid))])
+    deal = world.terminal.faults.fill_order(result.order)
+    event = await _detect_once(world, Kind.FILL_MISSING_HERE)
+    assert event["key"] == f"deal:{deal}"
+    assert [p["kind"] for p in world.detected()] == ["fill_missing_here"]
+    world.reconciler.catch_up()
+    order = world.reconciler.view.orders[coid]
+    assert order.status.value == "filled"
+    assert [a["kind"] for a in order.anomalies] == ["late_fill"]
