@@ -87,6 +87,8 @@ _STATE = (
 _S = OrderStatus
 _REFINED_BY_RESOLUTION = (_S.SUBMITTED, _S.UNKNOWN)
 _LATE_FILL_STATUSES = (_S.CANCELED, _S.EXPIRED, _S.REJECTED, _S.DENIED)
+_OPENING_MOVES = STEPS[_S.NEW]
+_new_instance = object.__new__
 
 
 class Order:
@@ -163,14 +165,14 @@ class Order:
     @classmethod
     def opened(cls, event_type: str, payload: dict[str, Any], recorded_at_ns: int) -> Order:
         """An order created by its first event: the fast path for submitted and denied."""
-        target = STEPS[_S.NEW].get(event_type)
+        target = _OPENING_MOVES.get(event_type)
         if target is None:
             order = cls(payload["client_order_id"])
             order.fold(event_type, payload, recorded_at_ns)
             return order
         p = payload
         get = p.get
-        order = cls.__new__(cls)
+        order = _new_instance(cls)
         order.client_order_id = p["client_order_id"]
         order.account = p["account"]
         order.strategy = p["strategy"]
@@ -407,11 +409,24 @@ def _on_outcome_resolved(order: Order, event_type: str, p: dict[str, Any], at: i
         _settle(order, target)
 
 
+def _add_costs(order: Order, p: dict[str, Any]) -> None:
+    """Book a deal's commission, fee and swap (most are zero: skip those)."""
+    get = p.get
+    commission = get("commission")
+    if commission:
+        order.commission += commission
+    fee = get("fee")
+    if fee:
+        order.fee += fee
+    swap = get("swap")
+    if swap:
+        order.swap += swap
+
+
 def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     order.events += 1
     order.updated_ns = at
     deal = p["deal_ticket"]
-    status = order.status
     tickets = order.deal_tickets
     if deal in tickets:
         order._anomaly("duplicate_fill", event_type, deal_ticket=deal)
@@ -419,35 +434,37 @@ def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     order.deal_tickets = (*tickets, deal)
     if order.position_by_id is not None and p.get("position_id") == order.position_by_id:
         # A close-by's second deal closes the opposite position: its volume is not more.
-        order.commission += p.get("commission", 0.0)
-        order.fee += p.get("fee", 0.0)
-        order.swap += p.get("swap", 0.0)
+        _add_costs(order, p)
         return
     volume = p["volume"]
-    filled = order.filled_volume + volume
-    if filled > 0:
-        weighted = order.avg_fill_price * order.filled_volume + p["price"] * volume
-        order.avg_fill_price = weighted / filled
+    before = order.filled_volume
+    filled = before + volume
+    if before:
+        order.avg_fill_price = (order.avg_fill_price * before + p["price"] * volume) / filled
+    else:
+        order.avg_fill_price = p["price"]
     order.filled_volume = filled
-    order.commission += p.get("commission", 0.0)
-    order.fee += p.get("fee", 0.0)
-    order.swap += p.get("swap", 0.0)
+    _add_costs(order, p)
+    status = order.status
     target = STEPS[status].get(event_type)
-    if filled > order.volume + VOLUME_EPS and status is not _S.NEW:
-        order._anomaly(
-            "overfill", event_type, deal_ticket=deal, volume=order.volume, filled_volume=filled
-        )
-        order.status = _S.FILLED
-    elif target is not None:
+    if target is not None and filled <= order.volume + VOLUME_EPS:
         if event_type == FILLED_T or filled >= order.volume - VOLUME_EPS:
             order.status = _S.FILLED
+            order.pending_cancel = order.pending_modify = None
         else:
             order.status = target
-    elif status is _S.NEW:
+        return
+    if status is _S.NEW:
         order._anomaly("unknown_order", event_type, deal_ticket=deal)
         if not order.symbol:
             order.symbol = p["symbol"]
             order.side = p["side"]
+        return
+    if filled > order.volume + VOLUME_EPS:
+        order._anomaly(
+            "overfill", event_type, deal_ticket=deal, volume=order.volume, filled_volume=filled
+        )
+        order.status = _S.FILLED
     elif status in _LATE_FILL_STATUSES:
         order._anomaly("late_fill", event_type, deal_ticket=deal, volume=volume)
         if filled >= order.volume - VOLUME_EPS:
