@@ -184,8 +184,10 @@ def _live(
     rolling = RollingBook(l3=True)
     engine = SignalEngine(Settings().market_signals)
     recent: deque[str] = deque(maxlen=8)
-    total = limit if limit > 0 else 10_000_000
-    feed = synthetic_events(min(total, 1_000_000) if once else total, seed=seed)
+    if once and limit <= 0:
+        raise OmsError("--once needs --events N (the ladder is printed after N events)")
+    total = limit if limit > 0 else None
+    feed = synthetic_events(total, seed=seed)
     count = 0
 
     def step(n: int) -> bool:
@@ -194,7 +196,7 @@ def _live(
             for signal in engine.on_event(event.ts_ns, rolling.apply(event), rolling.book):
                 recent.append(describe(signal, tick_size))
             count += 1
-        return count < total
+        return total is None or count < total
 
     if once:
         while step(10_000):

@@ -27,6 +27,18 @@ def test_ladder_once_from_the_synthetic_feed() -> None:
     assert "last signals" in result.output
 
 
+def test_live_view_runs_until_the_event_limit() -> None:
+    result = CliRunner().invoke(app, ["book", "EURUSD", "--events", "500", "--rate", "1e9"])
+    assert result.exit_code == 0, result.output
+    assert "events 500" in result.output
+
+
+def test_once_needs_an_event_limit() -> None:
+    result = CliRunner().invoke(app, ["book", "EURUSD", "--once"])
+    assert result.exit_code == 1
+    assert "--once needs --events" in result.output
+
+
 def test_replay_of_a_recording_lists_its_signals(tmp_path: Path) -> None:
     events: list[MarketEvent] = [
         BookSnapshot(0, ((100, 10),), ((101, 5), (102, 5))),

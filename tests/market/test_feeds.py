@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,15 @@ def test_synthetic_feed_is_seeded_sequenced_and_applies_cleanly() -> None:
     assert rolling.book.issues == []
     assert rolling.l3 is not None
     rolling.l3.check_consistent()
+
+
+def test_endless_synthetic_feed_continues_across_chunks() -> None:
+    events = list(islice(synthetic_events(None, seed=2), 25_000))
+    assert [e.seq for e in events] == list(range(1, 25_001))
+    times = [e.ts_ns for e in events]
+    assert all(b > a for a, b in pairwise(times))
+    rolling = RollingBook(l3=True)
+    for event in events:
+        rolling.apply(event)
+    assert rolling.book.issues == []
+    assert not rolling.book.crossed
