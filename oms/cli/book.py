@@ -30,7 +30,7 @@ from oms.market.events import (
     OrderModified,
 )
 from oms.market.feeds.lobster import check_replay, lobster_events
-from oms.market.feeds.recording import HEADER, read_recording
+from oms.market.feeds.recording import HEADER, RecordingWriter, read_recording
 from oms.market.feeds.synthetic import synthetic_events
 from oms.market.rolling import RollingBook
 from oms.market.sides import ASK, BID, side_name
@@ -154,6 +154,9 @@ def book_command(
     ] = None,
     lobster_tick: Annotated[int, typer.Option(help="replay: LOBSTER price units per tick")] = 100,
     limit: Annotated[int, typer.Option(help="replay: signals listed (all are counted)")] = 50,
+    record: Annotated[
+        Path | None, typer.Option(help="live: also write the feed to this recording file")
+    ] = None,
 ) -> None:
     """Show a live depth ladder, or replay a recorded feed and list the signals it fires."""
     console = Console()
@@ -168,7 +171,7 @@ def book_command(
         raise OmsError(f"--levels must be at least 1, got {levels}")
     if rate <= 0:
         raise OmsError(f"--rate must be positive, got {rate}")
-    _live(console, target, levels, events, rate, seed, tick_size, once)
+    _live(console, target, levels, events, rate, seed, tick_size, once, record)
 
 
 def _live(
@@ -180,6 +183,29 @@ def _live(
     seed: int,
     tick_size: float,
     once: bool,
+    record: Path | None,
+) -> None:
+    if record is not None and record.exists():
+        raise OmsError(f"{record} already exists; choose a new file for the recording")
+    writer = RecordingWriter(record) if record is not None else None
+    try:
+        _run_live(console, symbol, levels, limit, rate, seed, tick_size, once, writer)
+    finally:
+        if writer is not None:
+            writer.close()
+            console.print(f"recorded {writer.count} events to {record}")
+
+
+def _run_live(
+    console: Console,
+    symbol: str,
+    levels: int,
+    limit: int,
+    rate: float,
+    seed: int,
+    tick_size: float,
+    once: bool,
+    writer: RecordingWriter | None,
 ) -> None:
     rolling = RollingBook(l3=True)
     engine = SignalEngine(Settings().market_signals)
@@ -193,6 +219,8 @@ def _live(
     def step(n: int) -> bool:
         nonlocal count
         for event in islice(feed, n):
+            if writer is not None:
+                writer.write(event)
             for signal in engine.on_event(event.ts_ns, rolling.apply(event), rolling.book):
                 recent.append(describe(signal, tick_size))
             count += 1
