@@ -110,6 +110,18 @@ class L2QueueTracker:
             raise MarketDataError(f"order {order_id} size {size}; must be > 0")
         if side != 0 and side != 1:
             raise MarketDataError(f"order {order_id}: unknown side {side!r}")
+        if not self.in_book:
+            book = self.book
+            crosses = (
+                book.best_ask is not None and price >= book.best_ask
+                if side == BID
+                else book.best_bid is not None and price <= book.best_bid
+            )
+            if crosses:
+                raise MarketDataError(
+                    f"order {order_id} at {price} would trade on arrival; fill it as a taker, "
+                    "it does not rest"
+                )
         level = self.book.size_at(side, price)
         ahead = level - size if self.in_book else level
         ahead += sum(o.remaining for o in self._by_level.get((side, price), ()))

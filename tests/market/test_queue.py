@@ -122,6 +122,10 @@ def test_bad_calls_are_refused() -> None:
         tracker.cancel(9)
     with pytest.raises(MarketDataError, match="unknown queue model"):
         L2QueueTracker(tracker.book, model="optimistic")  # type: ignore[arg-type]
+    with pytest.raises(MarketDataError, match="would trade on arrival"):
+        tracker.place(2, BID, 101, 5)
+    with pytest.raises(MarketDataError, match="would trade on arrival"):
+        tracker.place(3, ASK, 100, 5)
     tracker.cancel(1)
     assert 1 not in tracker
 
