@@ -202,24 +202,33 @@ class FadeDetector:
     def __init__(self, config: FadeConfig) -> None:
         self.config = config
         self._mids: deque[tuple[int, int]] = deque()  # (ts, bid + ask)
+        self._event_net: dict[tuple[int, int], int] = {}  # this event: cancelled - added
         self._pulled: tuple[deque[tuple[int, int, int]], deque[tuple[int, int, int]]] = (
             deque(),
             deque(),
         )
 
-    def on_change(self, c: LevelChange, book: L2Book) -> None:
-        """Remember a cancel that happened near its side's touch."""
-        if c.cancelled <= 0:
+    def on_change(self, c: LevelChange) -> None:
+        """Net this event's cancels against what came back at the same price (a re-queue)."""
+        if c.cancelled <= 0 and c.added <= 0:
             return
-        touch = book.best_bid if c.side == BID else book.best_ask
-        if touch is not None:
-            distance = touch - c.price if c.side == BID else c.price - touch
-            if distance > self.config.near_ticks:
-                return
-        self._pulled[c.side].append((c.ts_ns, c.price, c.cancelled))
+        key = (c.side, c.price)
+        net = self._event_net
+        net[key] = net.get(key, 0) + c.cancelled - c.added
 
     def after_event(self, ts_ns: int, book: L2Book) -> Fade | None:
         """Update the mid history and fire when the approached side was pulled."""
+        if self._event_net:
+            for (side, price), withdrawn in self._event_net.items():
+                if withdrawn <= 0:
+                    continue
+                touch = book.best_bid if side == BID else book.best_ask
+                if touch is not None:
+                    distance = touch - price if side == BID else price - touch
+                    if distance > self.config.near_ticks:
+                        continue
+                self._pulled[side].append((ts_ns, price, withdrawn))
+            self._event_net.clear()
         bb, ba = book.best_bid, book.best_ask
         if bb is None or ba is None:
             return None
@@ -460,7 +469,7 @@ class SignalEngine:
                     out.append(hidden)
                 self.spoof.on_print(obs)
             elif isinstance(obs, LevelChange):
-                self.fade.on_change(obs, book)
+                self.fade.on_change(obs)
                 ice = self.iceberg.on_change(obs)
                 if ice is not None:
                     out.append(ice)

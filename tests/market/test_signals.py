@@ -10,6 +10,7 @@ from oms.market.events import (
     OrderAdded,
     OrderCancelled,
     OrderExecuted,
+    OrderModified,
     TradePrint,
 )
 from oms.market.replay import detect_signals
@@ -315,3 +316,19 @@ def test_spoof_on_l2_near_misses() -> None:
         _l2_spoof_events(opposite=False),
     ):
         assert _kinds(_run(events), Spoof) == []
+
+
+def test_fade_near_miss_orders_requeued_at_the_same_price_are_not_withdrawn() -> None:
+    events: list[MarketEvent] = [
+        OrderAdded(0, 1, BID, 100, 10),
+        OrderAdded(0, 2, ASK, 101, 10),
+        OrderAdded(0, 3, ASK, 102, 20),
+        OrderAdded(0, 4, ASK, 103, 20),
+        OrderCancelled(10 * MS, 2),  # the price rises
+        OrderModified(20 * MS, 3, 102, 25),  # size up: loses priority, stays at 102
+        OrderModified(30 * MS, 4, 103, 25),
+    ]
+    assert _kinds(_run(events, l3=True), Fade) == []
+    pulled = [*events[:5], OrderCancelled(20 * MS, 3)]  # the same size really withdrawn
+    (fade,) = _kinds(_run(pulled, l3=True), Fade)
+    assert (fade.side, fade.withdrawn, fade.levels) == (ASK, 30, 2)
