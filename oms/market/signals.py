@@ -64,6 +64,8 @@ class IcebergConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     refill_window_ns: int = Field(10 * MS, gt=0)
     min_refills: int = Field(2, ge=1)
+    l3_same_size: bool = True
+    """On L3, a refill must be a new order of the size the order that traded out showed."""
 
 
 class OfiConfig(BaseModel):
@@ -359,6 +361,22 @@ class IcebergDetector:
         self.config = config
         self._last_trade: dict[tuple[int, int], int] = {}
         self._chains: dict[tuple[int, int], list[int]] = {}  # key -> [refills, traded]
+        self._l3 = False
+        self._sizes: dict[int, int] = {}  # L3: size each live order was added with
+        self._peaks: dict[tuple[int, int], int] = {}  # L3: size of the last order traded out
+        self._add_matches = False
+
+    def on_order(self, o: OrderLife) -> None:
+        """L3: remember order sizes, so a refill can be told from any other new order."""
+        self._l3 = True
+        if o.action == "add":
+            self._sizes[o.order_id] = o.size
+            peak = self._peaks.get((o.side, o.price))
+            self._add_matches = not self.config.l3_same_size or peak == o.size
+        elif o.remaining == 0:
+            size = self._sizes.pop(o.order_id, None)
+            if o.action == "execute" and size is not None:
+                self._peaks[(o.side, o.price)] = size
 
     def on_print(self, p: Print) -> HiddenLiquidity | None:
         """A print larger than what was displayed reveals hidden size."""
@@ -370,7 +388,7 @@ class IcebergDetector:
         """Count refills: hidden size shown again, or size added right after a trade."""
         key = (c.side, c.price)
         refill = c.refilled > 0
-        if not refill and c.added > 0:
+        if not refill and c.added > 0 and (not self._l3 or self._add_matches):
             last = self._last_trade.get(key)
             refill = last is not None and c.ts_ns - last <= self.config.refill_window_ns
         chain = self._chains.get(key)
@@ -479,6 +497,7 @@ class SignalEngine:
                         out.append(level_spoof)
             elif isinstance(obs, OrderLife):
                 self._orders_seen = True
+                self.iceberg.on_order(obs)
                 spoof = self.spoof.on_order(obs, book)
                 if spoof is not None:
                     out.append(spoof)

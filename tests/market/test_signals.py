@@ -211,13 +211,13 @@ def test_iceberg_on_l2_when_the_level_is_shown_again_after_trades() -> None:
     assert (ice.side, ice.price, ice.refills, ice.traded) == (ASK, 101, 2, 20)
 
 
-def _l3_refills(delay_ms: int, price_step: int = 0) -> list[MarketEvent]:
+def _l3_refills(delay_ms: int, price_step: int = 0, size: int = 10) -> list[MarketEvent]:
     events: list[MarketEvent] = [OrderAdded(0, 1, ASK, 101, 10), OrderAdded(0, 9, BID, 99, 1)]
     t = 10 * MS
     for k in range(2):
-        events.append(OrderExecuted(t, 1 + k, 10))
+        events.append(OrderExecuted(t, 1 + k, 10 if k == 0 else size))
         t += delay_ms * MS
-        events.append(OrderAdded(t, 2 + k, ASK, 101 + price_step * (k + 1), 10))
+        events.append(OrderAdded(t, 2 + k, ASK, 101 + price_step * (k + 1), size))
         t += 1 * MS
     return events
 
@@ -230,6 +230,7 @@ def test_iceberg_on_l3_when_orders_reappear_at_the_price_right_after_executions(
 def test_iceberg_near_misses_slow_refill_other_price_no_refill() -> None:
     assert _kinds(_run(_l3_refills(delay_ms=500), l3=True), Iceberg) == []
     assert _kinds(_run(_l3_refills(delay_ms=5, price_step=1), l3=True), Iceberg) == []
+    assert _kinds(_run(_l3_refills(delay_ms=5, size=7), l3=True), Iceberg) == []
     gone = [
         BookSnapshot(0, ((100, 10),), ((101, 10), (102, 10))),
         TradePrint(1 * MS, 101, 10, BID),
