@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oms.market.errors import MarketDataError
 from oms.market.events import (
@@ -217,3 +219,28 @@ def test_endless_synthetic_feed_continues_across_chunks() -> None:
         rolling.apply(event)
     assert rolling.book.issues == []
     assert not rolling.book.crossed
+
+
+snapshots = st.lists(
+    st.tuples(
+        st.dictionaries(st.integers(90, 99), st.integers(1, 9), max_size=6),
+        st.dictionaries(st.integers(100, 109), st.integers(1, 9), max_size=6),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(snapshots)
+def test_mt5_diffs_rebuild_every_snapshot_exactly(pictures: list) -> None:
+    differ = Mt5BookDiffer(tick_size=0.5, units_per_lot=10)
+    rolling = RollingBook()
+    for ts, (bids, asks) in enumerate(pictures, start=1):
+        records = [BookInfo(1, p * 0.5, 0, s / 10) for p, s in asks.items()]
+        records += [BookInfo(2, p * 0.5, 0, s / 10) for p, s in bids.items()]
+        for update in differ.diff(tuple(records), ts):
+            rolling.apply(update)
+        assert rolling.book.bids == bids
+        assert rolling.book.asks == asks
+        assert rolling.book.best_bid == (max(bids) if bids else None)
