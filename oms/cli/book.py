@@ -46,10 +46,10 @@ _L3_EVENTS = (
 )
 
 
-def _price(ticks: int | float | None, tick_size: float) -> str:
+def _price(ticks: int | float | None, tick_size: float, extra: int = 0) -> str:
     if ticks is None:
         return "-"
-    decimals = max(0, len(f"{tick_size:.10f}".rstrip("0").split(".")[1]))
+    decimals = max(0, len(f"{tick_size:.10f}".rstrip("0").split(".")[1])) + extra
     return f"{ticks * tick_size:.{decimals}f}"
 
 
@@ -104,7 +104,8 @@ def render_ladder(
     if book.crossed:
         flags.append("[bold red]CROSSED[/]")
     stats = (
-        f"mid {_price(book.mid, tick_size)}  weighted mid {_price(book.weighted_mid(), tick_size)}"
+        f"mid {_price(book.mid, tick_size, 1)}  "
+        f"weighted mid {_price(book.weighted_mid(), tick_size, 2)}"
         f"\nimbalance top1 {_fmt(imb1)}  top{levels} {_fmt(imb_n)}"
         f"\nlast trade {last}   events {events}  {' '.join(flags)}"
     )
