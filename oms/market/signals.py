@@ -307,11 +307,13 @@ class SpoofDetector:
             if o.touch is None:
                 return None
             distance = o.touch - o.price if o.side == BID else o.price - o.touch
+            if distance < cfg.min_distance_ticks or o.size < cfg.min_size:
+                return None
+            if o.size < cfg.min_size_ratio * max(o.level_before, 1):
+                return None
             others = [s for p, s in book.depth(o.side, 6) if p != o.price][:5]
             typical = sum(others) / len(others) if others else 0.0
-            reference = max(o.level_before, typical, 1.0)
-            large = o.size >= cfg.min_size and o.size >= cfg.min_size_ratio * reference
-            if distance >= cfg.min_distance_ticks and large:
+            if o.size >= cfg.min_size_ratio * typical:
                 self._candidates[o.order_id] = (o.ts_ns, o.side, o.price, o.size)
             return None
         if o.action == "execute":
