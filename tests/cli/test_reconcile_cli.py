@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -55,3 +60,31 @@ def test_unmigrated_database_is_one_line(tmp_path: object) -> None:
     result = runner.invoke(app, ["reconcile", "--once", "--db", "sqlite:////nonexistent/x.db"])
     assert result.exit_code == 1
     assert result.output.startswith("error:") and "oms init" in result.output
+
+
+def test_scheduled_mode_runs_at_once_then_stops_on_sigterm(sqlite_url: str) -> None:
+    _journal_with_an_order_the_broker_lacks(sqlite_url)
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "oms", "reconcile", "--db", sqlite_url, "--interval", "3600"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        lines = []
+        for line in child.stdout:  # the start-up run prints its summary first
+            lines.append(line)
+            if line.startswith("run "):
+                break
+        assert "1 detected (0 healed)" in lines[-1], lines
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        assert "reconciling every 3600 s" in err
+    finally:
+        if child.poll() is None:
+            child.kill()
