@@ -138,20 +138,25 @@ _P = {name: i for i, name in enumerate(TRADE_POSITION_FIELDS)}
 
 def _rows(
     session: Session, kind: str, records: Iterable[Any], fields: tuple[str, ...]
-) -> list[Any]:
-    """Records indexable in field order: local struct sequences as they are, remote ones as
-    one slice each (one round trip over a bridge), once the layout was checked."""
+) -> tuple[list[Any], bool]:
+    """Records indexable in field order, and whether they are local struct sequences.
+
+    Local records (the native module's C struct sequences, the simulator's tuples) are used
+    as they are: their fields are typed by construction. Remote ones (mt5linux proxies) are
+    copied with one slice each (one round trip over the bridge) and converted field by field.
+    """
     records = list(records)
     if not records:
-        return []
+        return [], True
     layouts = session.layouts
     layouts.read(kind, records[0], fields)  # checks the layout once per session
     if layouts.positional.get(kind):
-        if all(isinstance(r, tuple) and len(r) >= len(fields) for r in records):
-            return records
+        kinds = {type(r) for r in records}  # type(), not isinstance: proxies fake __class__
+        if all(k is not tuple and issubclass(k, tuple) for k in kinds):
+            return records, True
         n = len(fields)
-        return [tuple(r[:n]) for r in records]
-    return [tuple(getattr(r, name) for name in fields) for r in records]
+        return [tuple(r[:n]) for r in records], False
+    return [tuple(getattr(r, name) for name in fields) for r in records], False
 
 
 _ORDER_PICK = itemgetter(*(_O[name] for name in (
@@ -167,6 +172,22 @@ _POSITION_PICK = itemgetter(*(_P[name] for name in (
     "ticket", "identifier", "symbol", "type", "magic", "volume", "price_open",
 )))  # fmt: skip
 _new = tuple.__new__
+
+
+def _orders(rows: tuple[list[Any], bool], live: bool) -> list[SnapOrder]:
+    records, local = rows
+    if local:
+        pick, new = _ORDER_PICK, _new
+        return [new(SnapOrder, (*pick(r), live)) for r in records]
+    return [_order(r, live) for r in records]
+
+
+def _deals(rows: tuple[list[Any], bool]) -> tuple[SnapDeal, ...]:
+    records, local = rows
+    if local:
+        pick, new = _DEAL_PICK, _new
+        return tuple(new(SnapDeal, pick(r)) for r in records)
+    return tuple(map(_deal, records))
 
 
 def _order(row: Any, live: bool) -> SnapOrder:
@@ -234,17 +255,17 @@ def read_snapshot(
                           TRADE_ORDER_FIELDS)  # fmt: skip
         pos_rows = _rows(session, "TradePosition", _fetch(session, "positions_get"),
                          TRADE_POSITION_FIELDS)  # fmt: skip
-        deals = tuple(map(_deal, deal_rows))
-        history = [_order(r, False) for r in hist_rows]
-        live = tuple(_order(r, True) for r in live_rows)
-        positions = tuple(map(_position, pos_rows))
+        deals = _deals(deal_rows)
+        history = _orders(hist_rows, False)
+        live = tuple(_orders(live_rows, True))
+        positions = tuple(map(_position, pos_rows[0]))
         seen = {o.ticket for o in history}
         seen.update(o.ticket for o in live)
         for ticket in sorted(expected_open - seen):
             rows = _rows(session, "TradeOrder",
                          _fetch(session, "history_orders_get", ticket=int(ticket)),
                          TRADE_ORDER_FIELDS)  # fmt: skip
-            history.extend(_order(r, False) for r in rows)
+            history.extend(_orders(rows, False))
     except (TypeError, ValueError, IndexError, KeyError, BrokerDataError) as exc:
         raise SnapshotError(
             f"the terminal returned a record the reconciler cannot read: {exc}"
