@@ -116,8 +116,14 @@ class Discrepancy:
 
 
 def fill_event_id(deal_ticket: int) -> str:
-    """The event id of the fill for a broker deal: the same whoever journals it."""
-    return f"fill-deal-{deal_ticket}"
+    """The event id of the fill for a broker deal: the same whoever journals it (the status
+    listener uses this form too), so a deal seen by both is journaled once."""
+    return f"deal-{deal_ticket}"
+
+
+def end_event_id(coid: str, event: Event) -> str:
+    """The id of an order's end event (`A1.mm.1z:canceled`), the form the engine uses."""
+    return f"{coid}:{event.TYPE.rsplit('.', 1)[1]}"
 
 
 def external_order_id(account: str, ticket: int) -> str:
@@ -333,18 +339,18 @@ class _Diff:
                 magic=deal.magic,
             )
             broker_view = {"ticket": ticket, "known_from_deal": deal.ticket}
-        heals.append(HealEvent(stream, f"adopt-{ticket}-submitted", submitted))
+        heals.append(HealEvent(stream, f"{coid}:submitted", submitted))
         heals.append(
             HealEvent(
                 stream,
-                f"adopt-{ticket}-accepted",
+                f"{coid}:accepted",
                 OrderAccepted(client_order_id=coid, broker_order_id=ticket, retcode=0),
             )
         )
         has_deals = ticket in self.deal_orders
         end = _end_event(coid, order) if order is not None and not has_deals else None
         if end is not None:
-            heals.append(HealEvent(stream, f"adopt-{ticket}-{end.TYPE}", end))
+            heals.append(HealEvent(stream, end_event_id(coid, end), end))
         self.out.append(
             Discrepancy(
                 Kind.ORDER_UNKNOWN_HERE,
@@ -402,7 +408,7 @@ class _Diff:
             if here == "working" and there in ("canceled", "expired"):
                 end = _end_event(coid, theirs)
                 if end is not None:
-                    heal = (HealEvent(order_stream_id(coid), f"broker-end-{theirs.ticket}", end),)
+                    heal = (HealEvent(order_stream_id(coid), end_event_id(coid, end), end),)
             self._state_differs(coid, mine, theirs, heal)
             return
         if there == "working":
@@ -625,7 +631,7 @@ def _resolve(coid: str, order: SnapOrder) -> tuple[HealEvent, ...]:
         broker_order_id=order.ticket,
         reason="found at the broker by the reconciler",
     )
-    return (HealEvent(order_stream_id(coid), f"resolve-{coid}-{order.ticket}", event),)
+    return (HealEvent(order_stream_id(coid), f"{coid}:resolved:reconcile", event),)
 
 
 def _order_view(order: SnapOrder) -> dict[str, Any]:
