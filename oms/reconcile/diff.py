@@ -40,6 +40,7 @@ from oms.domain.events import (
 from oms.domain.ids import client_order_id, order_stream_id
 from oms.domain.order import VOLUME_EPS, Order
 from oms.domain.positions import DEFAULT_SPEC, Position
+from oms.projections.base import gc_paused
 from oms.reconcile.snapshot import BrokerSnapshot, SnapDeal, SnapOrder, SnapPosition
 from oms.reconcile.view import JournalView, ViewFill
 
@@ -145,7 +146,8 @@ def diff(
     price_tolerance: float = PRICE_TOLERANCE,
 ) -> list[Discrepancy]:
     """Every difference between the journal's view and the broker snapshot, in a stable order."""
-    return _Diff(view, snapshot, account, hedging, price_tolerance).run()
+    with gc_paused():  # the fold allocates many small objects that live on; see gc_paused
+        return _Diff(view, snapshot, account, hedging, price_tolerance).run()
 
 
 class _Diff:

@@ -35,6 +35,7 @@ from oms.broker.mt5.records import (
 from oms.broker.port import BrokerDeal, BrokerOrder, BrokerPosition, HistoryCursor
 from oms.broker.worker import Worker
 from oms.errors import OmsError
+from oms.projections.base import gc_paused
 
 OVERLAP_MS = 5_000
 FUTURE_S = 86_400
@@ -240,7 +241,26 @@ def read_snapshot(
     overlap_ms: int,
     future_s: int,
 ) -> BrokerSnapshot:
-    """Runs on the worker: every record the reconciler needs, as light picklable tuples."""
+    """Runs on the worker: every record the reconciler needs, as light picklable tuples.
+
+    The collector is paused while the records are built: they are many small tuples that
+    live on, and every collection would walk the whole heap again for nothing.
+    """
+    with gc_paused():
+        return _read_snapshot(
+            session, deals_from_msc, orders_from_msc, expected_open, now_s, overlap_ms, future_s
+        )
+
+
+def _read_snapshot(
+    session: Session,
+    deals_from_msc: int,
+    orders_from_msc: int,
+    expected_open: frozenset[int],
+    now_s: int,
+    overlap_ms: int,
+    future_s: int,
+) -> BrokerSnapshot:
     deals_start = window_start(deals_from_msc, overlap_ms)
     orders_start = window_start(orders_from_msc, overlap_ms)
     date_to = int(now_s + future_s)

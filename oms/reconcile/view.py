@@ -21,6 +21,7 @@ from oms.domain.transitions import (
     PARTIALLY_FILLED_T,
     REJECTED_T,
 )
+from oms.projections.base import gc_paused
 from oms.reconcile.events import (
     RECONCILER_STREAM,
     DiscrepancyDetected,
@@ -78,8 +79,9 @@ class JournalView:
 
     def apply_all(self, records: Iterable[JournalRecord]) -> None:
         """Fold records in position order; everything folded counts as settled."""
-        for record in records:
-            self.apply(record)
+        with gc_paused():
+            for record in records:
+                self.apply(record)
         self.settled_position = self.position
 
     def apply(self, record: JournalRecord) -> None:
