@@ -166,9 +166,13 @@ class _Diff:
         self.history = {o.ticket: o for o in snap.history_orders}
         self.deals = {d.ticket: d for d in snap.deals if d.kind in (DEAL_BUY, DEAL_SELL)}
         self.deal_orders = {d.order for d in self.deals.values()}
-        # Orders of this account by client order id; tickets of this account's orders.
+        # This account's orders by client order id and by broker ticket (tickets of other
+        # accounts' brokers may collide with this one's).
         self.orders = {
             c: o for c, o in view.orders.items() if o.account == account or not o.account
+        }
+        self.tickets = {
+            o.broker_order_id: c for c, o in self.orders.items() if o.broker_order_id is not None
         }
         # Volume each order will have filled once the healing fills are journaled.
         self.virtual_filled: dict[str, float] = {}
@@ -186,8 +190,8 @@ class _Diff:
     # -- lookups ---------------------------------------------------------------------------
     def _order_for_ticket(self, ticket: int, comment: str) -> str | None:
         """The client order id the journal knows a broker order by (ticket, then comment)."""
-        coid = self.view.by_ticket.get(ticket)
-        if coid is not None and coid in self.orders:
+        coid = self.tickets.get(ticket)
+        if coid is not None:
             return coid
         order = self.orders.get(comment)
         if order is not None and order.broker_order_id in (None, ticket):
@@ -367,7 +371,7 @@ class _Diff:
 
     def _broker_orders(self) -> None:
         """Broker orders the journal does not know are adopted; known ones are compared."""
-        by_ticket = self.view.by_ticket
+        by_ticket = self.tickets
         orders = self.orders
         last = self.view.last_position
         settled = self.view.settled_position
@@ -378,11 +382,9 @@ class _Diff:
             if ticket in adopted:
                 continue
             coid = by_ticket.get(ticket)
-            if coid is None or coid not in orders:
+            if coid is None:
                 coid = self._order_for_ticket(ticket, order.comment)
             if coid is None:
-                if ticket in by_ticket:
-                    continue  # another account's order
                 self._adopt(ticket)
                 continue
             mine = orders[coid]

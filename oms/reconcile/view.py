@@ -15,11 +15,8 @@ from typing import Any
 from oms.domain.order import ORDER_EVENT_TYPES, Order
 from oms.domain.records import JournalRecord
 from oms.domain.transitions import (
-    ACCEPTED_T,
     FILLED_T,
-    OUTCOME_RESOLVED_T,
     PARTIALLY_FILLED_T,
-    REJECTED_T,
 )
 from oms.projections.base import gc_paused
 from oms.reconcile.events import (
@@ -30,7 +27,6 @@ from oms.reconcile.events import (
 )
 
 _FILL_TYPES = frozenset({PARTIALLY_FILLED_T, FILLED_T})
-_TICKET_TYPES = frozenset({ACCEPTED_T, REJECTED_T, OUTCOME_RESOLVED_T})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +63,6 @@ class JournalView:
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.last_position: dict[str, int] = {}
-        self.by_ticket: dict[int, str] = {}
         self.fills: dict[int, ViewFill] = {}
         self.open_discrepancies: dict[tuple[str, str], OpenDiscrepancy] = {}
         self.detections: dict[tuple[str, str], int] = {}
@@ -116,8 +111,6 @@ class JournalView:
                     payload.get("position_id"),
                     record.position,
                 )
-        elif event_type in _TICKET_TYPES and order.broker_order_id is not None:
-            self.by_ticket[order.broker_order_id] = coid
 
     def _reconciler_event(self, record: JournalRecord) -> None:
         p = record.payload

@@ -41,6 +41,7 @@ class PaperSession:
     journal: Journal
     terminal: SimulatedTerminal
     sequence: int = 0
+    account: str = ACCOUNT
     pending: list[tuple[str, list[NewEvent]]] = field(default_factory=list)
 
     def place(
@@ -55,7 +56,7 @@ class PaperSession:
     ) -> tuple[str, Any]:
         """Send an order; journal submitted, accepted and (unless told not to) its fills."""
         mt5 = self.terminal
-        coid = client_order_id(ACCOUNT, STRATEGY, self.sequence)
+        coid = client_order_id(self.account, STRATEGY, self.sequence)
         self.sequence += 1
         tick = mt5.symbol_info_tick(symbol)
         point = mt5.symbol_info(symbol).point
@@ -63,7 +64,7 @@ class PaperSession:
         request: dict[str, Any] = {
             "symbol": symbol,
             "volume": float(volume),
-            "magic": magic_for(ACCOUNT, STRATEGY),
+            "magic": magic_for(self.account, STRATEGY),
             "comment": coid,
         }
         if kind == "market":
@@ -88,7 +89,7 @@ class PaperSession:
                 "type_time": mt5.ORDER_TIME_GTC,
             }
         submitted = OrderSubmitted(
-            client_order_id=coid, account=ACCOUNT, strategy=STRATEGY, symbol=symbol,
+            client_order_id=coid, account=self.account, strategy=STRATEGY, symbol=symbol,
             side=side, order_type="market" if kind == "market" else "limit",  # type: ignore[arg-type]
             volume=float(volume), price=price, magic=request["magic"], position_id=position,
         )  # fmt: skip
@@ -112,7 +113,8 @@ class PaperSession:
             filled += deal.volume
             cls = OrderFilled if filled >= volume - 1e-9 else OrderPartiallyFilled
             fill = cls(
-                client_order_id=coid, deal_ticket=deal.ticket, account=ACCOUNT, symbol=deal.symbol,
+                client_order_id=coid, deal_ticket=deal.ticket, account=self.account,
+                symbol=deal.symbol,
                 side="buy" if deal.type == 0 else "sell",  # type: ignore[arg-type]
                 volume=deal.volume, price=deal.price, fill_ns=deal.time_msc * 1_000_000,
                 commission=deal.commission, fee=deal.fee, swap=deal.swap,
@@ -151,6 +153,7 @@ async def make_reconciler(
     hedging: bool = True,
     locked: bool = False,
     via_poll: bool = False,
+    account: str = ACCOUNT,
 ) -> Reconciler:
     """A reconciler reading the terminal on the adapter's worker, connected."""
     worker = InlineWorker(SameObject(terminal))
@@ -159,6 +162,6 @@ async def make_reconciler(
         TerminalSnapshotSource(worker) if not via_poll else AdapterSnapshotSource(Mt5Broker(worker))
     )
     return Reconciler(
-        journal, source, account=ACCOUNT, hedging=hedging,
+        journal, source, account=account, hedging=hedging,
         lock=lock_for(url) if locked else None,
     )  # fmt: skip

@@ -290,3 +290,28 @@ async def test_late_fill_after_a_cancel_here_is_one_healed_fill(world: World) ->
     order = world.reconciler.view.orders[coid]
     assert order.status.value == "filled"
     assert [a["kind"] for a in order.anomalies] == ["late_fill"]
+
+
+async def test_two_accounts_with_colliding_tickets_share_one_journal(sqlite_url: str) -> None:
+    journal = open_journal(sqlite_url)
+    try:
+        first, second = SimulatedTerminal(seed=8), SimulatedTerminal(seed=9)
+        assert first.initialize() and second.initialize()
+        a1 = PaperSession(journal, first)
+        b2 = PaperSession(journal, second, account="B2")
+        # Order tickets collide; deal tickets would too, and deal-<ticket> event ids are
+        # journal-wide, so only one of the two accounts trades here.
+        a1.place("EURUSD", "buy", 0.1)
+        a1.place("EURUSD", "sell", 0.2, kind="limit")
+        b2.place("EURUSD", "buy", 0.1, kind="limit")
+        b2.place("EURUSD", "sell", 0.2, kind="limit")
+        a1.flush()
+        b2.flush()
+        tickets = {o.ticket for o in first.history_orders_get(0, 2**31) + first.orders_get()}
+        assert tickets & {o.ticket for o in second.orders_get()}  # the same numbers
+        for terminal, account in ((first, "A1"), (second, "B2")):
+            reconciler = await make_reconciler(journal, terminal, sqlite_url, account=account)
+            report = await reconciler.run()
+            assert report is not None and report.clean, [d.detail for d in report.detected]
+    finally:
+        journal.close()
