@@ -29,7 +29,7 @@ from oms.reconcile.events import (
     ReconcileRunStarted,
 )
 from oms.reconcile.lock import RunLock
-from oms.reconcile.snapshot import SnapshotSource
+from oms.reconcile.snapshot import BrokerSnapshot, SnapshotSource
 from oms.reconcile.view import JournalView, OpenDiscrepancy
 
 
@@ -102,6 +102,10 @@ class Reconciler:
         finally:
             if self.lock is not None:
                 await asyncio.to_thread(self.lock.release)
+
+    def diff(self, journal_view: JournalView, broker_snapshot: BrokerSnapshot) -> list[Discrepancy]:
+        """The pure comparison for this reconciler's account (no I/O, nothing journaled)."""
+        return diff(journal_view, broker_snapshot, account=self.account, hedging=self.hedging)
 
     def run_blocking(
         self, trigger: str = "once", wait: bool = True, full: bool = False

@@ -332,3 +332,18 @@ async def test_a_heal_the_journal_refuses_becomes_an_alert(world: World) -> None
     assert report.open_discrepancies == 1
     again = await world.reconciler.run()
     assert again is not None and again.detected == [] and len(again.persisting) == 1
+
+
+async def test_diff_is_pure(world: World) -> None:
+    _coid, result = world.session.place("EURUSD", "buy", 0.1, kind="limit")
+    world.session.flush()
+    world.terminal.faults.cancel_order(result.order)
+    world.reconciler.catch_up()
+    view = world.reconciler.view
+    snap = await world.reconciler.source.snapshot(0, 0, view.open_tickets(ACCOUNT))
+    head = world.journal.head()
+    first = world.reconciler.diff(view, snap)
+    second = world.reconciler.diff(view, snap)
+    assert first == second and [d.kind for d in first] == [Kind.STATE_DIFFERS]
+    assert world.journal.head() == head  # nothing written
+    assert first[0].heals and first[0].heals[0].event.TYPE == "order.canceled"
