@@ -23,6 +23,8 @@ from journal.codec import (
     check_identifier,
     check_schema_version,
     encode_object,
+    encode_payload_fast,
+    identifier_ok,
     row_hash,
 )
 from journal.errors import (
@@ -90,7 +92,8 @@ def prepare_append(
     max_payload_bytes: int,
 ) -> AppendRequest:
     """Validate and encode in the caller's thread, so bad input never reaches the database."""
-    check_identifier(stream_id, "stream id")
+    if not identifier_ok(stream_id):
+        check_identifier(stream_id, "stream id")
     if expected_version is not None and (type(expected_version) is not int or expected_version < 0):
         raise InvalidEvent(
             f"expected_version must be None or an integer >= 0, got {expected_version!r}"
@@ -100,31 +103,40 @@ def prepare_append(
     if not events:
         raise InvalidEvent(f"append to stream {stream_id!r} has no events")
     encoded: list[EncodedEvent] = []
-    seen: set[str] = set()
     ids_supplied = False
     for index, event in enumerate(events):
-        if not isinstance(event, NewEvent):
+        if type(event) is not NewEvent and not isinstance(event, NewEvent):
             raise InvalidEvent(f"events[{index}] is a {type(event).__name__}, not a NewEvent")
-        if event.event_id is None:
+        event_id = event.event_id
+        if event_id is None:
             event_id = new_event_id()
         else:
-            event_id = event.event_id
             ids_supplied = True
-        check_identifier(event_id, f"events[{index}].event_id")
-        if event_id in seen:
-            raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
-        seen.add(event_id)
-        check_identifier(event.type, f"events[{index}].type")
-        check_schema_version(event.schema_version)
-        payload = encode_object(event.payload, f"events[{index}].payload")
+            if not identifier_ok(event_id):
+                check_identifier(event_id, f"events[{index}].event_id")
+        type_ = event.type
+        if not identifier_ok(type_):
+            check_identifier(type_, f"events[{index}].type")
+        schema = event.schema_version
+        if type(schema) is not int or schema < 1:
+            check_schema_version(schema)
+        payload = encode_payload_fast(event.payload)
+        if payload is None:
+            payload = encode_object(event.payload, f"events[{index}].payload")
         size = len(payload) if payload.isascii() else len(payload.encode("utf-8"))
         if size > max_payload_bytes:
             raise InvalidEvent(
                 f"events[{index}].payload is {size} bytes as canonical JSON; "
                 f"the limit is {max_payload_bytes} bytes (max_payload_bytes)"
             )
-        metadata = encode_object(event.metadata, f"events[{index}].metadata")
-        encoded.append((event_id, event.type, event.schema_version, payload, metadata))
+        metadata = encode_payload_fast(event.metadata)
+        if metadata is None:
+            metadata = encode_object(event.metadata, f"events[{index}].metadata")
+        encoded.append((event_id, type_, schema, payload, metadata))
+    if ids_supplied and len({e[0] for e in encoded}) < len(encoded):
+        seen: set[str] = set()
+        twice = [e[0] for e in encoded if e[0] in seen or seen.add(e[0])]  # type: ignore[func-returns-value]
+        raise InvalidEvent(f"event id {twice[0]!r} appears twice in one append")
     return AppendRequest(stream_id, expected_version, encoded, ids_supplied)
 
 
@@ -399,6 +411,8 @@ class GroupCommitWriter:
     @staticmethod
     def _check_recorded(request: AppendRequest, existing: dict[str, Row]) -> list[Row] | None:
         """The recorded rows when every id is recorded, None when none is, else an error."""
+        if not request.ids_supplied:
+            return None
         ids = [e[0] for e in request.events]
         recorded = [existing[i] for i in ids if i in existing]
         if not recorded:
