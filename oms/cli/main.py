@@ -43,6 +43,7 @@ def _root() -> None:
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to `app`."""
     # Command modules are listed here as they land.
+    from oms.cli import journal  # noqa: F401  (init, verify, demo)
 
 
 _register_commands()
