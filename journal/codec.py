@@ -56,8 +56,6 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency
 
 def decode(text: str) -> Any:
     """Parse stored canonical JSON."""
-    if text == "{}":
-        return {}
     return _fast_loads(text)
 
 

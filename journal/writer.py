@@ -36,7 +36,7 @@ from journal.errors import (
     WrongExpectedVersion,
 )
 from journal.model import NewEvent, RecordedEvent, new_event_id
-from journal.rows import Row, to_event
+from journal.rows import Row, to_events
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ class GroupCommitWriter:
             self.appends += sum(1 for plan in plans if isinstance(plan, list))
             self._on_commit(position)
         return [
-            (None, plan) if isinstance(plan, JournalError) else ([to_event(r) for r in plan], None)
+            (None, plan) if isinstance(plan, JournalError) else (to_events(plan), None)
             for plan in plans
         ]
 
