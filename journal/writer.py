@@ -248,8 +248,9 @@ class GroupCommitWriter:
             outcomes = self._write(batch)
         except Exception as exc:
             self._drop_connection()
-            if len(batch) == 1:
-                outcomes = [(None, _as_journal_error(exc))]
+            if len(batch) == 1 or not _caused_by_data(exc):
+                # A lock timeout or a lost connection would only repeat for each request.
+                outcomes = [(None, _as_journal_error(exc))] * len(batch)
             else:
                 # Something outside the per-request checks failed: retry each request
                 # alone, so the failure lands only on the request that causes it.
@@ -444,6 +445,12 @@ def _rollback_quietly(dbapi: Any) -> None:
         dbapi.rollback()
     except Exception:
         log.debug("rollback after a failed append raised", exc_info=True)
+
+
+def _caused_by_data(exc: BaseException) -> bool:
+    """True for constraint and data errors, which one request of a batch can cause alone."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"IntegrityError", "DataError"})
 
 
 def _as_journal_error(exc: BaseException) -> BaseException:

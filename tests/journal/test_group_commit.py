@@ -166,3 +166,22 @@ def test_writers_sharing_a_database_see_each_others_versions(
         assert caught.value.actual == 8
         assert [e.version for e in first.read_stream("shared")] == list(range(1, 9))
         assert first.verify().ok
+
+
+def test_a_row_the_database_refuses_fails_only_its_own_request(journal: Journal) -> None:
+    """A constraint violation in a batch is retried request by request, failing only its own."""
+    from journal import JournalUnavailable
+
+    good = _queued(journal, "g", [event(1)], 0)
+    bad = _queued(journal, "b", [event(2)], 0)
+    colliding = journal.append("x", [event(3)])[0].event_id
+    # Give `bad` an id that is recorded, but hide it from the idempotency check, so only
+    # the database's unique index can catch it.
+    bad.events[0] = (colliding, *bad.events[0][1:])
+    bad.ids_supplied = False
+    journal.writer._process([good, bad])
+    assert [e.stream_id for e in _wait(good)] == ["g"]
+    with pytest.raises(JournalUnavailable, match="not committed"):
+        _wait(bad)
+    assert [e.stream_id for e in journal.read_all()] == ["x", "g"]
+    assert journal.verify().ok
