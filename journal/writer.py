@@ -9,6 +9,7 @@ inserted with one statement and committed with one fsync.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -133,10 +134,12 @@ def prepare_append(
         if metadata is None:
             metadata = encode_object(event.metadata, f"events[{index}].metadata")
         encoded.append((event_id, type_, schema, payload, metadata))
-    if ids_supplied and len({e[0] for e in encoded}) < len(encoded):
+    if ids_supplied:
         seen: set[str] = set()
-        twice = [e[0] for e in encoded if e[0] in seen or seen.add(e[0])]  # type: ignore[func-returns-value]
-        raise InvalidEvent(f"event id {twice[0]!r} appears twice in one append")
+        for event_id, *_ in encoded:
+            if event_id in seen:
+                raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
+            seen.add(event_id)
     return AppendRequest(stream_id, expected_version, encoded, ids_supplied)
 
 
@@ -170,9 +173,9 @@ class GroupCommitWriter:
         self._max_batch_events = max_batch_events
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._conn: Any = None
-        # Stream versions as of `_known_head`, the head this writer last committed. When the
-        # head read under the write lock still equals it, no other writer has appended since
-        # and the cached versions hold; otherwise the cache is dropped and versions re-read.
+        # Stream versions as of `_known_head`, the head this writer last committed. Under the
+        # write lock, the rows other writers appended after it update the cache; when there
+        # is no known head (start, failure) the cache is dropped and versions are re-read.
         self._versions: dict[str, int] = {}
         self._known_head: tuple[int, str] | None = None
         self._closed = False
@@ -241,7 +244,13 @@ class GroupCommitWriter:
                     break
                 batch.extend(item)
                 count += sum(len(r.events) for r in item)
-            self._process(batch)
+            try:
+                self._process(batch)
+            except BaseException as exc:  # a bug here must not leave callers waiting forever
+                log.exception("journal writer failed on a batch of %d appends", len(batch))
+                failure = JournalUnavailable(f"the journal writer failed: {exc!r}")
+                with contextlib.suppress(BaseException):
+                    self._complete(batch, [(None, failure)] * len(batch))
 
     def _process(self, batch: list[AppendRequest]) -> None:
         try:
