@@ -185,3 +185,23 @@ def test_a_row_the_database_refuses_fails_only_its_own_request(journal: Journal)
         _wait(bad)
     assert [e.stream_id for e in journal.read_all()] == ["x", "g"]
     assert journal.verify().ok
+
+
+@pytest.mark.postgres
+def test_lost_connection_fails_the_append_and_the_next_one_reconnects(pg_url: str) -> None:
+    from journal import JournalUnavailable, migrate
+    from tests.conftest import _admin
+
+    migrate(pg_url)
+    with Journal.open(pg_url) as journal:
+        journal.append("s", [event(1)])
+        database = pg_url.rsplit("/", 1)[1]
+        _admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        )
+        with pytest.raises(JournalUnavailable, match="not committed"):
+            journal.append("s", [event(2)], expected_version=1)
+        recorded = journal.append("s", [event(3)], expected_version=1)
+        assert [(e.position, e.version) for e in recorded] == [(2, 2)]
+        assert journal.verify().ok
