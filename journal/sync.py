@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from journal.verify import verify_rows
 from journal.writer import AppendRequest, GroupCommitWriter, ThreadWaiter, prepare_append
 
 DEFAULT_READ_BATCH = 10_000
+log = logging.getLogger(__name__)
 
 
 class Journal:
@@ -216,7 +218,10 @@ class Journal:
         with self._listeners_lock:
             listeners = list(self._listeners.values())
         for listener in listeners:
-            listener(head_position)
+            try:
+                listener(head_position)
+            except Exception:  # the batch is committed: a listener must not fail it
+                log.exception("a journal commit listener failed")
 
     def _connect(self) -> Any:
         try:

@@ -205,3 +205,15 @@ def test_lost_connection_fails_the_append_and_the_next_one_reconnects(pg_url: st
         recorded = journal.append("s", [event(3)], expected_version=1)
         assert [(e.position, e.version) for e in recorded] == [(2, 2)]
         assert journal.verify().ok
+
+
+def test_a_failing_commit_listener_does_not_fail_the_append(journal: Journal) -> None:
+    seen: list[int] = []
+
+    def broken(_head: int) -> None:
+        raise RuntimeError("listener bug")
+
+    journal.add_commit_listener(broken)
+    journal.add_commit_listener(seen.append)
+    assert journal.append("s", [event(1)])[0].position == 1
+    assert seen == [1]
