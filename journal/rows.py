@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from journal.codec import decode
+from journal.codec import decode_function
 from journal.model import RecordedEvent
 
 # A row in COLUMNS order: position, stream_id, version, event_id, type, schema_version,
@@ -15,6 +15,7 @@ Row = tuple[int, str, int, str, str, int, str, str, int, str, str]
 # Replay builds millions of events: filling the slots directly costs about half of the
 # frozen dataclass's __init__ (which goes through object.__setattr__ for every field).
 _new = object.__new__
+_decode = decode_function()
 (
     _set_position, _set_stream_id, _set_version, _set_event_id, _set_type, _set_schema_version,
     _set_payload, _set_metadata, _set_recorded_at_ns, _set_prev_hash, _set_hash,
@@ -28,6 +29,7 @@ def to_event(row: Any) -> RecordedEvent:
 
 def to_events(rows: Iterable[Any]) -> list[RecordedEvent]:
     """Decode stored rows in order; the replay hot loop."""
+    decode = _decode
     events: list[RecordedEvent] = []
     append = events.append
     for row in rows:
