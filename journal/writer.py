@@ -372,8 +372,12 @@ class GroupCommitWriter:
         self._known_head = None  # until this batch commits
         if known is None:
             versions.clear()
+        # Where a round trip is dear (PostgreSQL), ask for foreign changes on speculation;
+        # where a statement is cheap (SQLite), ask only once the head shows there are any.
+        speculative = known is not None and self._backend.pipelined
         queries: list[tuple[str, Sequence[Any]]] = [(self._sql_head, ())]
-        if known is not None:
+        if speculative:
+            assert known is not None
             queries.append((self._sql_changed, (known[0], known[0] + _CHANGES_WINDOW)))
         uncached = [s for s in {r.stream_id for r in batch} if s not in versions]
         version_chunks = _chunks(uncached)
@@ -385,16 +389,17 @@ class GroupCommitWriter:
 
         head = results[0][0] if results[0] else None
         position, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
-        index = 1
+        index = 2 if speculative else 1
         stale = False
-        if known is not None:
-            index = 2
-            if (position, prev) != known:
-                others = position - known[0]
-                if 0 < others <= _CHANGES_WINDOW:
-                    versions.update(results[1])
-                else:  # moved backwards or too far: start the cache afresh
-                    stale = True
+        if known is not None and (position, prev) != known:
+            others = position - known[0]
+            if 0 < others <= _CHANGES_WINDOW:
+                versions.update(
+                    results[1] if speculative else self._backend.run_plain(
+                        dbapi, self._sql_changed, (known[0], known[0] + _CHANGES_WINDOW))
+                )
+            else:  # moved backwards or too far: start the cache afresh
+                stale = True
         fresh: dict[str, int] = {}
         for chunk in version_chunks:
             fresh.update(dict.fromkeys(chunk, 0))
