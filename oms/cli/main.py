@@ -45,6 +45,7 @@ def _register_commands() -> None:
     # Command modules are listed here as they land.
     import oms.cli.book
     import oms.cli.sim  # noqa: F401
+    from oms.cli import journal  # noqa: F401  (init, verify, demo)
 
 
 _register_commands()
