@@ -133,6 +133,17 @@ class Positions(Projection):
                 continue
             yield pos
 
+    def find(
+        self, account: str, *, symbol: str | None = None, position_id: int | None = None
+    ) -> Position | None:
+        """The netting position of a symbol, or the hedging position with this id."""
+        book = self._by_account.get(account)
+        if book is None:
+            return None
+        if self.mode(account) is AccountMode.HEDGING:
+            return None if position_id is None else book.get(position_id)
+        return None if symbol is None else book.get(symbol)
+
     def net_volume(self, account: str, symbol: str) -> float:
         """Signed lots on a symbol across the account's positions (for the position rule)."""
         if self.mode(account) is AccountMode.NETTING:

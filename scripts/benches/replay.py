@@ -90,7 +90,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     projections.apply_many(pages)
     fold_s = time.perf_counter() - started - pages.making_s
     fold_cpu_s = time.process_time() - cpu_started - pages.making_cpu_s
-    book, positions, fills = projections.projections
+    book, positions, fills, _ = projections.projections
     assert isinstance(book, OrderBook)
     assert isinstance(positions, Positions) and isinstance(fills, FillsBlotter)
     started = time.perf_counter()
