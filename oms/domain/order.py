@@ -472,6 +472,12 @@ def _add_costs(order: Order, p: dict[str, Any]) -> None:
         order.swap += swap
 
 
+def _add_costs_rare(order: Order, p: dict[str, Any]) -> None:
+    """Fees and swaps, which few deals carry."""
+    order.fee += p.get("fee") or 0.0
+    order.swap += p.get("swap") or 0.0
+
+
 def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     order.events += 1
     order.updated_ns = at
@@ -493,7 +499,12 @@ def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     else:
         order.avg_fill_price = p["price"]
     order.filled_volume = filled
-    _add_costs(order, p)
+    get = p.get
+    commission = get("commission")
+    if commission:
+        order.commission += commission
+    if get("fee") or get("swap"):
+        _add_costs_rare(order, p)
     status = order.status
     target = STEPS[status].get(event_type)
     if target is not None and filled <= order.volume + VOLUME_EPS:

@@ -63,18 +63,17 @@ class OrderBook(Projection):
     def _lean_handler(self, event_type: str, fold: OrderFold) -> Handler:
         """The fold alone: find or create the order, apply the event."""
         orders = self.orders
+        setdefault = orders.setdefault
         opened = Order.opened
         new_order = Order
 
         if event_type in _TERMS_TYPES:
 
             def handle_opening(record: JournalRecord, payload: dict[str, Any]) -> None:
-                coid = payload["client_order_id"]
-                order = orders.get(coid)
-                if order is None:
-                    orders[coid] = opened(event_type, payload, record.recorded_at_ns)
-                else:  # a second intent for the same id: the fold records it
-                    fold(order, event_type, payload, record.recorded_at_ns)
+                order = opened(event_type, payload, record.recorded_at_ns)
+                known = setdefault(order.client_order_id, order)
+                if known is not order:  # a second intent for the same id: the fold records it
+                    fold(known, event_type, payload, record.recorded_at_ns)
 
             return handle_opening
 

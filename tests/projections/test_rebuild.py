@@ -185,3 +185,21 @@ def test_bad_rows_are_kept_aside_and_the_fold_goes_on(records: list[Record]) -> 
     for record in [*good, broken]:
         one.apply(record)
     assert [e["position"] for e in one.errors] == [301]
+
+
+def test_startup_replay_equals_apply_many_and_freezes_the_state(records: list[Record]) -> None:
+    import gc
+
+    folded = standard_set(MODES)
+    folded.apply_many(records[:5_000])
+    replayed = standard_set(MODES)
+    try:
+        replayed.replay(iter(records[:5_000]))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert gc.isenabled()
+    assert replayed.state_hashes() == folded.state_hashes()
+    replayed.apply_many(records[5_000:6_000])  # the tail after a replay
+    folded.apply_many(records[5_000:6_000])
+    assert replayed.state_hashes() == folded.state_hashes()
