@@ -120,6 +120,13 @@ _HOT = (
 one, live in that order's own `__dict__`: most orders never do, which keeps them small."""
 
 
+_ROW_VALUES = ("client_order_id", *_TERMS, *_STATE)
+_STATUS_AT = _ROW_VALUES.index("status")
+_HOT_SET = frozenset(_HOT)
+ROW_FIELDS: tuple[str, ...] = (*_ROW_VALUES, "deal_tickets", "anomalies")
+"""Field names of `Order.to_row()`, stored with every snapshot so a change is noticed."""
+
+
 class Order:
     """State of one order; see the module docstring for how odd events are handled."""
 
@@ -248,31 +255,35 @@ class Order:
         new.__dict__.update(self.__dict__)
         return new
 
+    def to_row(self) -> list[Any]:
+        """Compact JSON form (values in `ROW_FIELDS` order) for snapshots and state hashes."""
+        row = [getattr(self, name) for name in _ROW_VALUES]
+        row[_STATUS_AT] = self.status.value
+        row.append(list(self.deal_tickets))
+        row.append(list(self.anomalies))
+        return row
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> Order:
+        """Inverse of `to_row`."""
+        order = _new_instance(cls)
+        for name, value in zip(_ROW_VALUES, row, strict=False):
+            if name in _HOT_SET or value != getattr(cls, name):
+                setattr(order, name, value)
+        order.status = OrderStatus(row[_STATUS_AT])
+        order.deal_tickets = tuple(row[-2])
+        if row[-1]:
+            order.anomalies = tuple(row[-1])
+        return order
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON form for snapshots and state hashes."""
-        out: dict[str, Any] = {"client_order_id": self.client_order_id}
-        for name in _TERMS:
-            out[name] = getattr(self, name)
-        for name in _STATE:
-            out[name] = getattr(self, name)
-        out["status"] = self.status.value
-        out["deal_tickets"] = list(self.deal_tickets)
-        out["anomalies"] = list(self.anomalies)
-        return out
+        """The row as a dict keyed by `ROW_FIELDS`, for people and tests."""
+        return dict(zip(ROW_FIELDS, self.to_row(), strict=True))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Order:
         """Inverse of `to_dict`."""
-        order = cls(data["client_order_id"])
-        for name in (*_TERMS, *_STATE):
-            value = data[name]
-            if name in _HOT or value != getattr(cls, name):
-                setattr(order, name, value)
-        order.status = OrderStatus(data["status"])
-        order.deal_tickets = tuple(data["deal_tickets"])
-        if data["anomalies"]:
-            order.anomalies = tuple(data["anomalies"])
-        return order
+        return cls.from_row([data[name] for name in ROW_FIELDS])
 
     def _anomaly(self, kind: str, event_type: str, **detail: Any) -> None:
         """Keep a record of an event the state machine did not take as is."""

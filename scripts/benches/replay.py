@@ -9,8 +9,10 @@ generator standing in for reading and decoding) is timed separately and taken ou
 `events_per_s` is folding alone: events per second of wall time, all projections together.
 `events_per_cpu_s` is the same per second of this process's CPU time (steadier on a shared
 machine). `index_s` is the order book's query indexes, built by the first query after the
-replay. `peak_rss_mb` is the process's high-water mark. With `--preload` the whole journal
-is built in memory first and folded from there (cold caches: a harsher case), and
+replay. `peak_rss_mb` is the process's high-water mark (taken before the snapshots).
+`snapshot_s`/`snapshot_mb` are every projection's snapshot as canonical JSON bytes (what a
+checkpoint table would store) and `restore_s` is loading them back. With `--preload` the
+whole journal is built in memory first and folded from there (cold caches: a harsher case), and
 `journal_rss_mb` says what the records took.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
+import json
 import resource
 import time
 from collections.abc import Iterator
@@ -27,6 +30,7 @@ from typing import Any
 from oms.domain.enums import AccountMode
 from oms.domain.records import Record
 from oms.projections import FillsBlotter, OrderBook, Positions, standard_set
+from oms.projections.base import canonical_json
 from oms.projections.synthetic import HEDGING_ACCOUNT, session
 
 
@@ -101,6 +105,15 @@ def main(argv: list[str]) -> dict[str, Any]:
         profiler.stop()
         print(profiler.output_text(unicode=False, color=False, show_all=False))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    snapshots = {p.name: canonical_json(p.snapshot()) for p in projections.projections}
+    snapshot_s = time.perf_counter() - started
+    started = time.perf_counter()
+    restored = standard_set({HEDGING_ACCOUNT: AccountMode.HEDGING})
+    for projection in restored.projections:
+        projection.restore(json.loads(snapshots[projection.name]))
+    restore_s = time.perf_counter() - started
+    same = restored.state_hashes() == projections.state_hashes()
     events = book.position
     return {
         "events": events,
@@ -116,5 +129,9 @@ def main(argv: list[str]) -> dict[str, Any]:
         "open_orders": open_orders,
         "positions": len(positions.positions),
         "fills": len(fills.rows),
+        "snapshot_s": round(snapshot_s, 3),
+        "snapshot_mb": round(sum(len(b) for b in snapshots.values()) / 2**20, 1),
+        "restore_s": round(restore_s, 3),
+        "restored_state_equal": same,
         "state_hashes": projections.state_hashes(),
     }
