@@ -17,7 +17,7 @@ from journal import AsyncJournal, NewEvent, RecordedEvent
 from oms.broker import port
 from oms.broker.port import BrokerRequestError, OutcomeStatus
 from oms.domain.commands import CancelOrder, ModifyOrder, PlaceOrder
-from oms.domain.errors import CommandError
+from oms.domain.errors import CommandError, IdentifierError
 from oms.domain.events import (
     KillSwitchCleared,
     KillSwitchEngaged,
@@ -28,7 +28,7 @@ from oms.domain.events import (
     OrderModifyRejected,
     OrderSubmitted,
 )
-from oms.domain.ids import order_stream_id
+from oms.domain.ids import order_stream_id, parse_client_order_id
 from oms.domain.intents import cancel_requested_event, modify_requested_event, submitted_event
 from oms.domain.order import Order
 from oms.domain.risk import RateWindow, RiskContext, RiskLimits, Tick, check_place, denied_event
@@ -277,9 +277,16 @@ class OrderManager:
         True when the outcome is now definite.
         """
         order = self.states.orders[coid]
-        outcome = await self._port_for(order).lookup(mapping.order_query(order))
+        query = mapping.order_query(order, self.states.by_ticket)
+        outcome = await self._port_for(order).lookup(query)
         if outcome.status is OutcomeStatus.UNKNOWN:
             return False
+        if _claimed_by_another(coid, outcome):
+            outcome = port.SendOutcome(
+                OutcomeStatus.NOT_FOUND, coid,
+                reason=f"the only match carries another order's id {outcome.order.comment!r}"
+                if outcome.order else "matched another order",
+            )
         version = self.states.versions.get(order_stream_id(coid), 0)
         await self.append(coid, translate.resolution(order, outcome, version))
         return True
@@ -429,3 +436,15 @@ class OrderManager:
         for record in records:
             self.log.event(record)
         self.absorb(records)
+
+
+def _claimed_by_another(coid: str, outcome: port.SendOutcome) -> bool:
+    """A fingerprint match whose comment is another client order id of ours is not this one."""
+    found = outcome.order
+    if outcome.matched_by != "fingerprint" or found is None or found.comment == coid:
+        return False
+    try:
+        parse_client_order_id(found.comment)
+    except IdentifierError:
+        return False
+    return True

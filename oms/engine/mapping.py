@@ -7,6 +7,8 @@ events with floats. Every conversion in either direction lives here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -68,11 +70,17 @@ def place_request(order: Order) -> port.PlaceOrder:
     )
 
 
-def order_query(order: Order) -> port.OrderQuery:
-    """What the broker needs to find an order whose answer was lost."""
+def order_query(order: Order, owned_tickets: Iterable[int] = ()) -> port.OrderQuery:
+    """What the broker needs to find an order whose answer was lost.
+
+    `owned_tickets` are broker orders already known to be other orders of ours: the
+    adapter's last-resort match by fingerprint must never pick one of those.
+    """
     request = place_request(order)
     sent_at_s = order.created_ns // 1_000_000_000
-    return port.OrderQuery.for_order(request, sent_at_s, order.broker_order_id)
+    query = port.OrderQuery.for_order(request, sent_at_s, order.broker_order_id)
+    known = frozenset(t for t in owned_tickets if t != order.broker_order_id)
+    return replace(query, known_tickets=known)
 
 
 def modify_request(order: Order, changes: dict[str, Any]) -> port.ModifyOrder:
