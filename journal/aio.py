@@ -18,6 +18,7 @@ from journal.backends import NOTIFY_CHANNEL, Durability, PostgresBackend
 from journal.codec import DEFAULT_MAX_PAYLOAD_BYTES
 from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
 from journal.sync import DEFAULT_READ_BATCH, Journal
+from journal.writer import AppendRequest
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,10 @@ class AsyncJournal:
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+        # Appends made in one turn of an event loop reach the writer together: one hand-off
+        # (one thread wake-up) per turn instead of one per append.
+        self._pending: dict[asyncio.AbstractEventLoop, list[AppendRequest]] = {}
+        self.hand_over_every = 256
 
     @classmethod
     async def open(
@@ -76,8 +81,26 @@ class AsyncJournal:
         future: asyncio.Future[list[RecordedEvent]] = loop.create_future()
         request.future = future
         request.loop = loop
-        self.journal.submit(request)
+        pending = self._pending.get(loop)
+        if pending is None:
+            self._pending[loop] = [request]
+            loop.call_soon(self._hand_over, loop)
+        else:
+            pending.append(request)
+            if len(pending) >= self.hand_over_every:
+                # Hand over early so the writer commits while this turn prepares the rest.
+                self._pending[loop] = []
+                self.journal.submit_many(pending)
         return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        requests = self._pending.pop(loop, [])
+        try:
+            self.journal.submit_many(requests)
+        except BaseException as exc:
+            for request in requests:
+                if request.future is not None and not request.future.done():
+                    request.future.set_exception(exc)
 
     async def read_stream(self, stream_id: str, from_version: int = 0) -> list[RecordedEvent]:
         """The stream's events with version greater than `from_version`."""

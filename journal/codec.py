@@ -1,8 +1,10 @@
 """Canonical bytes of events and the SHA-256 chain over them; one definition used everywhere.
 
-Payload and metadata are stored as canonical JSON text: keys sorted, separators `,` and `:`
-with no spaces, non-ASCII characters kept as UTF-8 (control characters escaped), NaN and
-infinities refused. A row's hash is
+Payload and metadata are stored as canonical JSON text: a JSON object with keys sorted,
+no whitespace, non-ASCII characters kept as UTF-8 (control characters escaped), NaN and
+infinities refused, integers limited to 64 bits, as written by orjson. The hash covers the
+stored text itself, so verifying never re-encodes a payload and a change of encoder cannot
+break an existing chain. A row's hash is
 
     sha256(bytes.fromhex(prev_hash) + header + b"\\n" + payload + b"\\n" + metadata)
 
@@ -32,31 +34,56 @@ _encode = _encoder.encode
 _quote: Callable[[str], str] = json.encoder.encode_basestring
 _sha256 = hashlib.sha256
 
+_INF = float("inf")
+_fast_dumps: Callable[..., bytes] | None
 try:
     import orjson
 
     _fast_loads: Callable[[str], Any] = orjson.loads
-    _fast_error: type[Exception] = orjson.JSONDecodeError
+    _fast_dumps = orjson.dumps
+    # Types orjson would silently turn into strings are refused, as the standard encoder does.
+    _FAST_OPTIONS = (
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
 except ImportError:  # pragma: no cover - orjson is a declared dependency
     _fast_loads = json.loads
-    _fast_error = ValueError
+    _fast_dumps = None
+    _FAST_OPTIONS = 0
 
 
 def decode(text: str) -> Any:
-    """Parse stored canonical JSON (orjson when it can, the standard library otherwise)."""
+    """Parse stored canonical JSON."""
     if text == "{}":
         return {}
-    try:
-        return _fast_loads(text)
-    except _fast_error:
-        # orjson limits integers to 64 bits; the standard parser has no such limit.
-        return json.loads(text)
+    return _fast_loads(text)
 
 
 def encode_object(value: object, what: str) -> str:
     """Canonical JSON text of a dict, or InvalidEvent saying why it cannot be stored."""
     if not isinstance(value, dict):
         raise InvalidEvent(f"{what} must be a dict (a JSON object), got {type(value).__name__}")
+    if _fast_dumps is not None:
+        try:
+            raw = _fast_dumps(value, option=_FAST_OPTIONS)
+        except TypeError as exc:
+            if "Integer exceeds 64-bit range" in str(exc):
+                raise InvalidEvent(
+                    f"{what} holds an integer beyond 64 bits; store it as a string"
+                ) from exc
+            raise InvalidEvent(f"{what} is not JSON-serialisable: {exc}") from exc
+        else:
+            # orjson writes NaN and infinities as null; refuse them like the standard encoder.
+            if b"null" in raw and _has_non_finite(value):
+                raise InvalidEvent(f"{what} is not valid JSON (NaN or infinity)")
+            return raw.decode("utf-8")
+    return _encode_standard(value, what)
+
+
+def _encode_standard(value: dict[str, Any], what: str) -> str:
+    """The standard library's encoder, used only where orjson is missing."""
     try:
         text = _encode(value)
     except ValueError as exc:
@@ -71,6 +98,16 @@ def encode_object(value: object, what: str) -> str:
         except UnicodeEncodeError as exc:
             raise InvalidEvent(f"{what} contains text that is not valid UTF-8: {exc}") from exc
     return text
+
+
+def _has_non_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return value != value or value in (_INF, -_INF)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def check_identifier(value: object, what: str) -> str:

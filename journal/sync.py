@@ -133,9 +133,9 @@ class Journal:
         """The group-commit writer (its `commits` and `appends` counters show the batching)."""
         return self._writer
 
-    def submit(self, request: AppendRequest) -> None:
-        """Hand a prepared request to the writer (shared with AsyncJournal)."""
-        self._writer.submit(request)
+    def submit_many(self, requests: list[AppendRequest]) -> None:
+        """Hand prepared requests to the writer at once (used by AsyncJournal)."""
+        self._writer.submit_many(requests)
 
     # -- reading -------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 EncodedEvent = tuple[str, str, int, str, str]
 Outcome = tuple[list[RecordedEvent] | None, BaseException | None]
 _IN_CHUNK = 500
+_MAX_CACHED_STREAMS = 100_000
+_CHANGES_WINDOW = 50_000  # beyond this many foreign rows, re-read versions instead
 
 
 class ThreadWaiter:
@@ -75,6 +77,7 @@ class AppendRequest:
     stream_id: str
     expected_version: int | None
     events: list[EncodedEvent]
+    ids_supplied: bool = True  # False: every id was generated here, so none can be recorded
     waiter: ThreadWaiter | None = None
     future: asyncio.Future[list[RecordedEvent]] | None = None
     loop: asyncio.AbstractEventLoop | None = field(default=None)
@@ -98,10 +101,15 @@ def prepare_append(
         raise InvalidEvent(f"append to stream {stream_id!r} has no events")
     encoded: list[EncodedEvent] = []
     seen: set[str] = set()
+    ids_supplied = False
     for index, event in enumerate(events):
         if not isinstance(event, NewEvent):
             raise InvalidEvent(f"events[{index}] is a {type(event).__name__}, not a NewEvent")
-        event_id = new_event_id() if event.event_id is None else event.event_id
+        if event.event_id is None:
+            event_id = new_event_id()
+        else:
+            event_id = event.event_id
+            ids_supplied = True
         check_identifier(event_id, f"events[{index}].event_id")
         if event_id in seen:
             raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
@@ -117,7 +125,7 @@ def prepare_append(
             )
         metadata = encode_object(event.metadata, f"events[{index}].metadata")
         encoded.append((event_id, event.type, event.schema_version, payload, metadata))
-    return AppendRequest(stream_id, expected_version, encoded)
+    return AppendRequest(stream_id, expected_version, encoded, ids_supplied)
 
 
 def _deliver_async(items: list[tuple[asyncio.Future[list[RecordedEvent]], Outcome]]) -> None:
@@ -150,6 +158,11 @@ class GroupCommitWriter:
         self._max_batch_events = max_batch_events
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._conn: Any = None
+        # Stream versions as of `_known_head`, the head this writer last committed. When the
+        # head read under the write lock still equals it, no other writer has appended since
+        # and the cached versions hold; otherwise the cache is dropped and versions re-read.
+        self._versions: dict[str, int] = {}
+        self._known_head: tuple[int, str] | None = None
         self._closed = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -163,9 +176,17 @@ class GroupCommitWriter:
             "GROUP BY stream_id"
         )
         self._sql_by_id = f"SELECT {COLUMNS} FROM {TABLE} WHERE event_id IN ({{}})"
+        self._sql_changed = sql(
+            f"SELECT stream_id, MAX(version) FROM {TABLE} WHERE position > ? AND position <= ? "
+            "GROUP BY stream_id"
+        )
 
     def submit(self, request: AppendRequest) -> None:
         """Queue one request; the writer thread starts on the first one."""
+        self.submit_many([request])
+
+    def submit_many(self, requests: list[AppendRequest]) -> None:
+        """Queue several requests with one wake-up of the writer thread."""
         with self._lock:
             if self._closed:
                 raise JournalClosed("the journal is closed")
@@ -174,7 +195,7 @@ class GroupCommitWriter:
                     target=self._run, name="journal-writer", daemon=True
                 )
                 self._thread.start()
-            self._queue.put(request)
+            self._queue.put(requests)
 
     def close(self) -> None:
         """Finish every queued append, then stop the thread and release the connection."""
@@ -196,8 +217,8 @@ class GroupCommitWriter:
             first = self._queue.get()
             if first is _STOP:
                 break
-            batch: list[AppendRequest] = [first]
-            count = len(first.events)
+            batch: list[AppendRequest] = list(first)
+            count = sum(len(r.events) for r in batch)
             while count < self._max_batch_events:
                 try:
                     item = self._queue.get_nowait()
@@ -206,8 +227,8 @@ class GroupCommitWriter:
                 if item is _STOP:
                     stopping = True
                     break
-                batch.append(item)
-                count += len(item.events)
+                batch.extend(item)
+                count += sum(len(r.events) for r in item)
             self._process(batch)
 
     def _process(self, batch: list[AppendRequest]) -> None:
@@ -264,17 +285,10 @@ class GroupCommitWriter:
                 log.debug("closing a failed writer connection raised", exc_info=True)
 
     def _write(self, batch: list[AppendRequest]) -> list[Outcome]:
-        pooled = self._connection()
-        dbapi = pooled.driver_connection
-        cur = dbapi.cursor()
-        backend = self._backend
+        dbapi = self._connection().driver_connection
         try:
-            backend.begin_write(cur)
-            cur.execute(self._sql_head)
-            found = cur.fetchone()
-            position, prev = (found[0], found[1]) if found else (0, GENESIS_HASH)
-            versions = self._stream_versions(cur, {r.stream_id for r in batch})
-            existing = self._rows_by_event_id(cur, [e[0] for r in batch for e in r.events])
+            position, prev, existing = self._read_state(dbapi, batch)
+            versions = self._versions
             rows: list[Row] = []
             plans: list[list[Row] | JournalError] = []
             for request in batch:
@@ -303,15 +317,17 @@ class GroupCommitWriter:
                     plans.append(request_rows)
                 except JournalError as exc:
                     plans.append(exc)
-            if rows:
-                cur.executemany(self._sql_insert, rows)
-                backend.before_commit(cur, position)
-            dbapi.commit()
+            self._backend.insert_and_commit(dbapi, self._sql_insert, rows, position)
         except BaseException:
+            self._versions.clear()
+            self._known_head = None
             _rollback_quietly(dbapi)
             raise
-        finally:
-            cur.close()
+        if len(versions) > _MAX_CACHED_STREAMS:
+            versions.clear()
+            self._known_head = None
+        else:
+            self._known_head = (position, prev)
         if rows:
             self.commits += 1
             self.appends += sum(1 for plan in plans if isinstance(plan, list))
@@ -320,6 +336,65 @@ class GroupCommitWriter:
             (None, plan) if isinstance(plan, JournalError) else ([to_event(r) for r in plan], None)
             for plan in plans
         ]
+
+    def _read_state(
+        self, dbapi: Any, batch: list[AppendRequest]
+    ) -> tuple[int, str, dict[str, Row]]:
+        """Lock, then read the head, stream versions and recorded ids in one round trip.
+
+        Cached stream versions stay valid across batches: the rows other writers appended
+        since this writer's last commit are read too, and only their streams are updated.
+        """
+        versions = self._versions
+        known = self._known_head
+        self._known_head = None  # until this batch commits
+        if known is None:
+            versions.clear()
+        queries: list[tuple[str, Sequence[Any]]] = [(self._sql_head, ())]
+        if known is not None:
+            queries.append((self._sql_changed, (known[0], known[0] + _CHANGES_WINDOW)))
+        uncached = [s for s in {r.stream_id for r in batch} if s not in versions]
+        version_chunks = _chunks(uncached)
+        queries += [(self._in_sql(self._sql_versions, len(c)), c) for c in version_chunks]
+        id_chunks = _chunks([e[0] for r in batch if r.ids_supplied for e in r.events])
+        queries += [(self._in_sql(self._sql_by_id, len(c)), c) for c in id_chunks]
+
+        results = self._backend.run_locked(dbapi, queries)
+
+        head = results[0][0] if results[0] else None
+        position, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        index = 1
+        stale = False
+        if known is not None:
+            index = 2
+            if (position, prev) != known:
+                others = position - known[0]
+                if 0 < others <= _CHANGES_WINDOW:
+                    versions.update(results[1])
+                else:  # moved backwards or too far: start the cache afresh
+                    stale = True
+        fresh: dict[str, int] = {}
+        for chunk in version_chunks:
+            fresh.update(dict.fromkeys(chunk, 0))
+            fresh.update(results[index])
+            index += 1
+        if stale:
+            versions.clear()
+            rest = [s for s in {r.stream_id for r in batch} if s not in fresh]
+            for chunk in _chunks(rest):
+                fresh.update(dict.fromkeys(chunk, 0))
+                fresh.update(self._backend.run_plain(
+                    dbapi, self._in_sql(self._sql_versions, len(chunk)), chunk))
+        versions.update(fresh)
+        existing: dict[str, Row] = {}
+        for _ in id_chunks:
+            for row in results[index]:
+                existing[row[3]] = tuple(row)
+            index += 1
+        return position, prev, existing
+
+    def _in_sql(self, template: str, count: int) -> str:
+        return self._backend.sql(template.format(self._backend.params(count)))
 
     @staticmethod
     def _check_recorded(request: AppendRequest, existing: dict[str, Row]) -> list[Row] | None:
@@ -345,25 +420,9 @@ class GroupCommitWriter:
             )
         return recorded
 
-    def _stream_versions(self, cur: Any, streams: set[str]) -> dict[str, int]:
-        versions: dict[str, int] = {}
-        ordered = list(streams)
-        for start in range(0, len(ordered), _IN_CHUNK):
-            chunk = ordered[start : start + _IN_CHUNK]
-            cur.execute(self._backend.sql(self._sql_versions.format(
-                self._backend.params(len(chunk)))), chunk)
-            versions.update(cur.fetchall())
-        return versions
 
-    def _rows_by_event_id(self, cur: Any, ids: list[str]) -> dict[str, Row]:
-        found: dict[str, Row] = {}
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            cur.execute(self._backend.sql(self._sql_by_id.format(
-                self._backend.params(len(chunk)))), chunk)
-            for row in cur.fetchall():
-                found[row[3]] = tuple(row)
-        return found
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + _IN_CHUNK] for i in range(0, len(items), _IN_CHUNK)]
 
 
 def _rollback_quietly(dbapi: Any) -> None:

@@ -164,6 +164,42 @@ class CancelOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class ModifyPosition:
+    """New stop loss and take profit of an open position (None removes the level)."""
+
+    client_id: str
+    symbol: str
+    position: int
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _check_client_id(self.client_id)
+        if self.position <= 0:
+            raise BrokerRequestError(f"position must be positive, got {self.position}")
+        for name in ("sl", "tp"):
+            _check_positive(name, getattr(self, name))
+
+
+@dataclass(frozen=True, slots=True)
+class CloseBy:
+    """Close a position against an opposite one of the same symbol (hedging accounts)."""
+
+    client_id: str
+    magic: int
+    symbol: str
+    position: int
+    position_by: int
+
+    def __post_init__(self) -> None:
+        _check_client_id(self.client_id)
+        if not 0 <= self.magic <= MAX_MAGIC:
+            raise BrokerRequestError(f"magic {self.magic} is outside 0..2**64-1")
+        if self.position <= 0 or self.position_by <= 0 or self.position == self.position_by:
+            raise BrokerRequestError("close-by needs two different positive position tickets")
+
+
+@dataclass(frozen=True, slots=True)
 class SendAttempt:
     """One request as the broker saw it: journaled so requote retries are auditable."""
 
@@ -246,7 +282,7 @@ class BrokerPosition:
 
 @dataclass(frozen=True, slots=True)
 class SendOutcome:
-    """What became of one place, modify or cancel request."""
+    """What became of one request: `attempts` lists every send (empty: nothing was sent)."""
 
     status: OutcomeStatus
     client_id: str
@@ -279,13 +315,17 @@ class OrderQuery:
     side: Side
     kind: OrderKind
     volume: Decimal
-    sent_at_s: int
     ticket: int | None = None
     known_tickets: frozenset[int] = field(default_factory=frozenset)
 
     @classmethod
-    def for_order(cls, order: PlaceOrder, sent_at_s: int, ticket: int | None = None) -> OrderQuery:
-        """Build the query for a PlaceOrder whose outcome was lost."""
+    def for_order(
+        cls,
+        order: PlaceOrder,
+        ticket: int | None = None,
+        known_tickets: frozenset[int] = frozenset(),
+    ) -> OrderQuery:
+        """The query for a PlaceOrder whose outcome was lost (`known_tickets`: already ours)."""
         return cls(
             client_id=order.client_id,
             magic=order.magic,
@@ -293,8 +333,8 @@ class OrderQuery:
             side=order.side,
             kind=order.kind,
             volume=order.volume,
-            sent_at_s=sent_at_s,
             ticket=ticket,
+            known_tickets=known_tickets,
         )
 
 
@@ -346,6 +386,14 @@ class BrokerPort(Protocol):
 
     async def cancel(self, cancel: CancelOrder) -> SendOutcome:
         """Remove a resting order."""
+        ...
+
+    async def modify_position(self, change: ModifyPosition) -> SendOutcome:
+        """Move an open position's stop loss and take profit."""
+        ...
+
+    async def close_by(self, close: CloseBy) -> SendOutcome:
+        """Close a position against an opposite one."""
         ...
 
     async def lookup(self, query: OrderQuery) -> SendOutcome:

@@ -22,6 +22,9 @@ R = TypeVar("R")
 class Worker(Protocol):
     """Runs `fn(session, *args)` where the terminal lives and returns its result."""
 
+    inline: bool
+    """True when calls run on the loop itself (no timeout can interrupt them)."""
+
     async def run(self, fn: Callable[..., R], *args: Any) -> R:
         """Run one call on the worker."""
         ...
@@ -33,6 +36,8 @@ class Worker(Protocol):
 
 class InlineWorker:
     """Runs calls directly on the loop: only for a simulator with zero latency."""
+
+    inline = True
 
     def __init__(self, factory: TerminalFactory) -> None:
         self._session = Session(factory)
@@ -47,6 +52,8 @@ class InlineWorker:
 
 class _ExecutorWorker:
     """Shared part of the thread and process workers: one executor slot, calls in order."""
+
+    inline = False
 
     _executor: Executor
 

@@ -31,13 +31,22 @@ def serve(
     ] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Seed of the synthetic market.")] = 1,
     margin_mode: Annotated[MarginMode, typer.Option(help="Account kind.")] = MarginMode.HEDGING,
+    step_ms: Annotated[
+        int, typer.Option(min=0, help="Wall-clock ms between market steps; 0 freezes prices.")
+    ] = 100,
 ) -> None:
     """Serve one simulated terminal to mt5linux clients until interrupted."""
     from oms.broker.bridge import make_server
     from oms.broker.sim import SimulatedTerminal
+    from oms.broker.sim.pacer import Pacer
 
-    terminal = SimulatedTerminal(seed=seed, margin_mode=margin_mode.value)
+    if step_ms:
+        terminal = SimulatedTerminal(seed=seed, margin_mode=margin_mode.value, step_msc=step_ms)
+    else:
+        terminal = SimulatedTerminal(seed=seed, margin_mode=margin_mode.value)
     server = make_server(terminal, host=host, port=port)
+
+    pacer = Pacer(terminal.market).start() if step_ms else None
 
     def stop(signum: int, frame: FrameType | None) -> None:
         server.close()
@@ -48,4 +57,8 @@ def serve(
         server.start()
     except KeyboardInterrupt:
         server.close()
+    finally:
+        if pacer is not None:
+            pacer.stop()
     print("stopped", file=sys.stderr, flush=True)
+

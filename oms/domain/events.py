@@ -230,9 +230,14 @@ class OrderCancelRejected(OrderEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Fill(OrderEvent):
-    """One deal: the broker's record of volume changing hands."""
+    """One deal: the broker's record of volume changing hands.
+
+    `account` is repeated from the order so positions fold from fills alone; `position_id`
+    is the deal's MT5 position id (the opening order's ticket), which every broker deal has.
+    """
 
     deal_ticket: int
+    account: str
     symbol: str
     side: Side
     volume: float

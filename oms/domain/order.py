@@ -10,6 +10,7 @@ one untouched. Neither raises for lifecycle reasons: every move not in
 - ``late_fill``: a deal after the order was canceled, expired, rejected or denied; it is
   counted (the broker did trade) and the order becomes FILLED if the volume is complete.
 - ``overfill``: deals add up to more than the order's volume; counted, and a discrepancy.
+  (A close-by order has two deals, one per position; only the one on `position_id` counts.)
 - ``unknown_order``: a deal or answer for a stream whose intent was never journaled.
 - ``illegal_transition``: any other event the table does not allow; ignored.
 
@@ -40,8 +41,8 @@ from oms.domain.transitions import (
     PARTIALLY_FILLED_T,
     REJECTED_T,
     RESOLUTION_STATUS,
+    STEPS,
     SUBMITTED_T,
-    TRANSITIONS,
 )
 
 VOLUME_EPS = 1e-9
@@ -86,6 +87,7 @@ _STATE = (
 _S = OrderStatus
 _REFINED_BY_RESOLUTION = (_S.SUBMITTED, _S.UNKNOWN)
 _LATE_FILL_STATUSES = (_S.CANCELED, _S.EXPIRED, _S.REJECTED, _S.DENIED)
+_NO_DEALS: frozenset[int] = frozenset()
 
 
 class Order:
@@ -125,7 +127,7 @@ class Order:
     created_ns: int
     updated_ns: int
     events: int
-    deal_tickets: set[int]
+    deal_tickets: set[int] | frozenset[int]  # frozen and shared until the first deal
     anomalies: list[dict[str, Any]]
 
     def __init__(self, client_order_id: str) -> None:
@@ -145,7 +147,7 @@ class Order:
         self.reason = None
         self.denial = None
         self.created_ns = self.updated_ns = self.events = 0
-        self.deal_tickets = set()
+        self.deal_tickets = _NO_DEALS
         self.anomalies = []
 
     @property
@@ -159,12 +161,57 @@ class Order:
         """True while the order may still trade."""
         return self.status in OPEN_STATUSES
 
+    @classmethod
+    def opened(cls, event_type: str, payload: dict[str, Any], recorded_at_ns: int) -> Order:
+        """An order created by its first event: the fast path for submitted and denied."""
+        target = STEPS[_S.NEW].get(event_type)
+        if target is None:
+            order = cls(payload["client_order_id"])
+            order.fold(event_type, payload, recorded_at_ns)
+            return order
+        p = payload
+        get = p.get
+        order = cls.__new__(cls)
+        order.client_order_id = p["client_order_id"]
+        order.account = p["account"]
+        order.strategy = p["strategy"]
+        order.symbol = p["symbol"]
+        order.side = p["side"]
+        order.order_type = p["order_type"]
+        order.volume = p["volume"]
+        order.price = get("price")
+        order.stop_limit_price = get("stop_limit_price")
+        order.sl = get("sl")
+        order.tp = get("tp")
+        order.time_in_force = get("time_in_force", "gtc")
+        order.expiry_ns = get("expiry_ns")
+        order.filling = get("filling", "fok")
+        order.deviation = get("deviation", 0)
+        order.magic = get("magic", 0)
+        order.position_id = get("position_id")
+        order.position_by_id = get("position_by_id")
+        order.status = target
+        order.broker_order_id = order.retcode = None
+        order.filled_volume = order.avg_fill_price = 0.0
+        order.commission = order.fee = order.swap = 0.0
+        order.pending_modify = order.pending_cancel = None
+        order.created_ns = order.updated_ns = recorded_at_ns
+        order.events = 1
+        order.deal_tickets = _NO_DEALS
+        order.anomalies = []
+        if event_type == DENIED_T:
+            order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
+            order.reason = p["reason"]
+        else:
+            order.denial = order.reason = None
+        return order
+
     def fold(self, event_type: str, payload: dict[str, Any], recorded_at_ns: int = 0) -> None:
         """Apply one event in place; never raises for lifecycle reasons."""
-        self.events += 1
-        self.updated_ns = recorded_at_ns
         handler = _HANDLERS.get(event_type)
         if handler is None:
+            self.events += 1
+            self.updated_ns = recorded_at_ns
             self._anomaly("illegal_transition", event_type, detail="not an order event")
             return
         handler(self, event_type, payload, recorded_at_ns)
@@ -180,7 +227,7 @@ class Order:
         new = Order.__new__(Order)
         for name in Order.__slots__:
             setattr(new, name, getattr(self, name))
-        new.deal_tickets = set(self.deal_tickets)
+        new.deal_tickets = set(self.deal_tickets) if self.deal_tickets else _NO_DEALS
         new.anomalies = list(self.anomalies)
         return new
 
@@ -205,7 +252,7 @@ class Order:
         for name in _STATE:
             setattr(order, name, data[name])
         order.status = OrderStatus(data["status"])
-        order.deal_tickets = set(data["deal_tickets"])
+        order.deal_tickets = set(data["deal_tickets"]) if data["deal_tickets"] else _NO_DEALS
         order.anomalies = list(data["anomalies"])
         return order
 
@@ -223,13 +270,30 @@ def _illegal(order: Order, event_type: str) -> None:
 
 
 def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = TRANSITIONS[order.status].get(event_type)
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
     if target is None:
         _illegal(order, event_type)
         return
-    for name in _TERMS:
-        if name in p:
-            setattr(order, name, p[name])
+    order.account = p["account"]
+    order.strategy = p["strategy"]
+    order.symbol = p["symbol"]
+    order.side = p["side"]
+    order.order_type = p["order_type"]
+    order.volume = p["volume"]
+    get = p.get
+    order.price = get("price")
+    order.stop_limit_price = get("stop_limit_price")
+    order.sl = get("sl")
+    order.tp = get("tp")
+    order.time_in_force = get("time_in_force", "gtc")
+    order.expiry_ns = get("expiry_ns")
+    order.filling = get("filling", "fok")
+    order.deviation = get("deviation", 0)
+    order.magic = get("magic", 0)
+    order.position_id = get("position_id")
+    order.position_by_id = get("position_by_id")
     order.created_ns = at
     order.status = target
     if event_type == DENIED_T:
@@ -238,7 +302,9 @@ def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None
 
 
 def _on_status(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = TRANSITIONS[order.status].get(event_type)
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
     if target is None:
         _illegal(order, event_type)
         return
@@ -286,12 +352,24 @@ def _on_status(order: Order, event_type: str, p: dict[str, Any], at: int) -> Non
 
 
 def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
     deal = p["deal_ticket"]
     status = order.status
-    if deal in order.deal_tickets:
+    tickets = order.deal_tickets
+    if deal in tickets:
         order._anomaly("duplicate_fill", event_type, deal_ticket=deal)
         return
-    order.deal_tickets.add(deal)
+    if tickets:
+        tickets.add(deal)  # type: ignore[union-attr]
+    else:
+        order.deal_tickets = {deal}
+    if order.position_by_id is not None and p.get("position_id") == order.position_by_id:
+        # A close-by's second deal closes the opposite position: its volume is not more.
+        order.commission += p.get("commission", 0.0)
+        order.fee += p.get("fee", 0.0)
+        order.swap += p.get("swap", 0.0)
+        return
     volume = p["volume"]
     filled = order.filled_volume + volume
     if filled > 0:
@@ -301,7 +379,7 @@ def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     order.commission += p.get("commission", 0.0)
     order.fee += p.get("fee", 0.0)
     order.swap += p.get("swap", 0.0)
-    target = TRANSITIONS[status].get(event_type)
+    target = STEPS[status].get(event_type)
     if filled > order.volume + VOLUME_EPS and status is not _S.NEW:
         order._anomaly(
             "overfill", event_type, deal_ticket=deal, volume=order.volume, filled_volume=filled
@@ -327,8 +405,8 @@ def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
         order.pending_cancel = order.pending_modify = None
 
 
-_Handler = Callable[[Order, str, dict[str, Any], int], None]
-_HANDLERS: dict[str, _Handler] = {
+OrderFold = Callable[[Order, str, dict[str, Any], int], None]
+_HANDLERS: dict[str, OrderFold] = {
     SUBMITTED_T: _on_terms,
     DENIED_T: _on_terms,
     PARTIALLY_FILLED_T: _on_fill,
@@ -352,3 +430,5 @@ _HANDLERS: dict[str, _Handler] = {
 }
 ORDER_EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
 """Event types an Order folds; projections route only these to it."""
+FOLDS: dict[str, OrderFold] = _HANDLERS
+"""Event type → in-place fold function `(order, type, payload, recorded_at_ns)`; read only."""

@@ -43,7 +43,8 @@ TERMS: dict[str, Any] = {
     "expiry_ns": 10**18, "magic": 42, "position_id": 9,
 }
 FILL: dict[str, Any] = {
-    "client_order_id": COID, "deal_ticket": 77, "symbol": "EURUSD", "side": Side.BUY,
+    "client_order_id": COID, "deal_ticket": 77, "account": "A1", "symbol": "EURUSD",
+    "side": Side.BUY,
     "volume": 0.25, "price": 1.19, "fill_ns": 5, "commission": -0.5, "fee": -0.1, "swap": 0.0,
     "position_id": 9, "entry": DealEntry.IN,
 }

@@ -49,7 +49,8 @@ def submitted(volume: float = 1.0, **kw: Any) -> OrderSubmitted:
 
 def fill(deal: int, volume: float, price: float = 1.1, final: bool = False) -> OrderEvent:
     cls = OrderFilled if final else OrderPartiallyFilled
-    return cls(client_order_id=COID, deal_ticket=deal, symbol="EURUSD", side=Side.BUY,
+    return cls(client_order_id=COID, deal_ticket=deal, account="A1", symbol="EURUSD",
+               side=Side.BUY,
                volume=volume, price=price, fill_ns=1, commission=-0.1)
 
 

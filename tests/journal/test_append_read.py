@@ -104,3 +104,17 @@ def test_event_id_recorded_in_another_stream_is_a_conflict(journal: Journal) -> 
     with pytest.raises(EventIdConflict, match="another stream"):
         journal.append("t", [NewEvent("A", {}, event_id="e-1")])
     assert journal.read_stream("t") == []
+
+
+def test_awkward_text_round_trips_exactly(journal: Journal) -> None:
+    awkward = "tab\there\nnewline back\\slash \"quote\" é ✓ \u2028 \x01 nul-free"
+    payload = {"s": awkward, awkward: [awkward, 1e-7, -(2**63), 2**64 - 1]}
+    written = journal.append(
+        f"stream\t{awkward[:20]}",
+        [NewEvent(f"Type\\{awkward[:5]}", payload, metadata={"m": awkward})],
+    )
+    (recorded,) = list(journal.read_all())
+    assert recorded == written[0]
+    assert recorded.payload == payload
+    assert recorded.metadata == {"m": awkward}
+    assert journal.verify().ok

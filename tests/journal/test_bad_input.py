@@ -33,7 +33,8 @@ def test_stream_id_of_exactly_200_characters_is_fine(journal: Journal) -> None:
         ({"price": float("inf")}, "NaN or infinity"),
         ({1: "int key", "a": 2}, "not JSON-serialisable"),
         (["not", "a", "dict"], "must be a dict"),
-        ({"text": "\ud800"}, "not valid UTF-8"),
+        ({"text": "\ud800"}, "not JSON-serialisable"),
+        ({"big": 2**64}, "integer beyond 64 bits"),
     ],
 )
 def test_payload_that_is_not_json_is_refused(journal: Journal, payload: Any, message: str) -> None:

@@ -145,3 +145,24 @@ def test_closed_journal_refuses_appends(journal_url: str) -> None:
     journal.close()
     with pytest.raises(JournalClosed):
         journal.append("s", [event(2)])
+
+
+@pytest.mark.parametrize("window", [50_000, 2])
+def test_writers_sharing_a_database_see_each_others_versions(
+    journal_url: str, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each writer caches stream versions; the other's appends must still be accounted for."""
+    import journal.writer
+
+    monkeypatch.setattr(journal.writer, "_CHANGES_WINDOW", window)
+    with Journal.open(journal_url) as first, Journal.open(journal_url) as second:
+        for n in range(8):
+            writer = first if n % 2 == 0 else second
+            writer.append("shared", [event(n)], expected_version=n)
+            for _ in range(n % 3):  # sometimes more foreign rows than the window
+                second.append(f"noise-{n}", [event(n)])
+        with pytest.raises(WrongExpectedVersion) as caught:
+            first.append("shared", [event(99)], expected_version=7)
+        assert caught.value.actual == 8
+        assert [e.version for e in first.read_stream("shared")] == list(range(1, 9))
+        assert first.verify().ok

@@ -20,15 +20,22 @@ from oms.broker.mt5.outcomes import (
     resolve_place,
     send_outcome,
 )
-from oms.broker.mt5.records import SymbolSpec
-from oms.broker.mt5.requests import cancel_request, modify_request
+from oms.broker.mt5.records import Quote, SymbolSpec
+from oms.broker.mt5.requests import (
+    cancel_request,
+    close_by_request,
+    modify_position_request,
+    modify_request,
+)
 from oms.broker.port import (
     BrokerChanges,
     BrokerRequestError,
     CancelOrder,
+    CloseBy,
     ConnectionState,
     HistoryCursor,
     ModifyOrder,
+    ModifyPosition,
     OrderQuery,
     OutcomeStatus,
     PlaceOrder,
@@ -65,9 +72,7 @@ class AdapterPolicy:
 
 def _connection_lost(replies: tuple[RawReply, ...]) -> bool:
     last = replies[-1]
-    if last.problem is not None and not last.problem.startswith("unreadable"):
-        return True
-    return last.error is not None and last.error[0] in c.IPC_ERRORS
+    return last.link_lost or (last.error is not None and last.error[0] in c.IPC_ERRORS)
 
 
 class Mt5Broker:
@@ -95,7 +100,7 @@ class Mt5Broker:
         self._rebuild = rebuild_on_reconnect
         self._clock = clock
         self._sleep = sleep
-        self._on_state = on_state
+        self.on_state = on_state
         self._state = ConnectionState.DISCONNECTED
         self._specs: dict[str, SymbolSpec] = {}
         self._cursor = HistoryCursor()
@@ -111,6 +116,11 @@ class Mt5Broker:
         return self._state
 
     @property
+    def worker(self) -> Worker:
+        """Where the terminal calls run."""
+        return self._worker
+
+    @property
     def cursor(self) -> HistoryCursor:
         """Where the next poll resumes."""
         return self._cursor
@@ -123,21 +133,20 @@ class Mt5Broker:
     def _set_state(self, state: ConnectionState) -> None:
         if state is not self._state:
             self._state = state
-            if self._on_state is not None:
-                self._on_state(state)
+            if self.on_state is not None:
+                self.on_state(state)
 
     async def connect(self) -> ConnectionState:
         """shutdown() + initialize(), retried with backoff; raises when every try failed."""
         async with self._connect_lock:
             self._set_state(ConnectionState.CONNECTING)
             delays = (0.0, *self.policy.reconnect_delays_s)
-            for attempt, delay in enumerate(delays):
+            for delay in delays:
                 if delay:
                     await self._sleep(delay)
-                rebuild = self._rebuild and attempt > 0
                 try:
                     ok, connected, detail = await self._run(
-                        calls.connect, self._login, rebuild or self._rebuild
+                        calls.connect, self._login, self._rebuild
                     )
                 except BrokerUnavailableError as exc:
                     ok, connected, detail = False, False, str(exc)
@@ -174,11 +183,17 @@ class Mt5Broker:
         if self._state is ConnectionState.DISCONNECTED:
             await self.connect()
 
+    async def _call(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run on the worker within the call timeout (an inline worker cannot be waited on)."""
+        if self._worker.inline:
+            return await self._worker.run(fn, *args)
+        return await asyncio.wait_for(
+            self._worker.run(fn, *args), timeout=self.policy.call_timeout_s
+        )
+
     async def _run(self, fn: Callable[..., R], *args: Any) -> R:
         try:
-            return await asyncio.wait_for(
-                self._worker.run(fn, *args), timeout=self.policy.call_timeout_s
-            )
+            return await self._call(fn, *args)
         except TimeoutError as exc:
             self._set_state(ConnectionState.DISCONNECTED)
             raise BrokerUnavailableError(
@@ -200,6 +215,11 @@ class Mt5Broker:
         if spec is None:
             spec = self._specs[symbol] = await self._run(calls.symbol_spec, symbol)
         return spec
+
+    async def quote(self, symbol: str) -> Quote | None:
+        """The symbol's best bid and ask now, or None when the terminal has no tick."""
+        await self._ready()
+        return await self._run(calls.quote, symbol)
 
     async def place(self, order: PlaceOrder) -> SendOutcome:
         """Send a new order; UNKNOWN when the answer was lost (then call `lookup`)."""
@@ -228,6 +248,14 @@ class Mt5Broker:
         """Remove a resting order."""
         return await self._send_once(cancel.client_id, cancel_request(cancel))
 
+    async def modify_position(self, change: ModifyPosition) -> SendOutcome:
+        """Move an open position's stop loss and take profit (0 removes a level)."""
+        return await self._send_once(change.client_id, modify_position_request(change))
+
+    async def close_by(self, close: CloseBy) -> SendOutcome:
+        """Close a position against an opposite one of the same symbol (hedging accounts)."""
+        return await self._send_once(close.client_id, close_by_request(close))
+
     async def _send_once(self, client_id: str, request: dict[str, Any]) -> SendOutcome:
         sent_ns = time.time_ns()
         try:
@@ -245,9 +273,7 @@ class Mt5Broker:
         *args: Any,
     ) -> SendOutcome:
         try:
-            replies = await asyncio.wait_for(
-                self._worker.run(fn, *args), timeout=self.policy.call_timeout_s
-            )
+            replies = await self._call(fn, *args)
         except BrokerRequestError as exc:
             return _not_sent(client_id, f"refused before sending: {exc}", sent_ns)
         except TimeoutError:
@@ -260,8 +286,7 @@ class Mt5Broker:
             )
         if _connection_lost(replies):
             self._set_state(ConnectionState.DISCONNECTED)
-        outcome = send_outcome(client_id, volume, replies)
-        return _with_sent(outcome, sent_ns)
+        return send_outcome(client_id, volume, replies, sent_ns)
 
     # --- looking up ---------------------------------------------------------------------------
 
@@ -352,9 +377,3 @@ def _not_sent(client_id: str, reason: str, sent_ns: int) -> SendOutcome:
     return SendOutcome(
         status=OutcomeStatus.REJECTED, client_id=client_id, reason=reason, sent_ns=sent_ns
     )
-
-
-def _with_sent(outcome: SendOutcome, sent_ns: int) -> SendOutcome:
-    from dataclasses import replace
-
-    return replace(outcome, sent_ns=sent_ns)

@@ -19,6 +19,7 @@ from oms.broker.mt5.outcomes import RawReply, is_retryable, match_orders
 from oms.broker.mt5.records import (
     ORDER_SEND_RESULT_FIELDS,
     SYMBOL_SPEC_FIELDS,
+    TICK_FIELDS,
     TRADE_DEAL_FIELDS,
     TRADE_ORDER_FIELDS,
     TRADE_POSITION_FIELDS,
@@ -32,7 +33,7 @@ from oms.broker.mt5.records import (
     price,
     symbol_spec_from,
 )
-from oms.broker.mt5.requests import place_request, reprice
+from oms.broker.mt5.requests import QUOTE_DRIVEN, place_request, reprice
 from oms.broker.port import (
     BrokerDeal,
     BrokerOrder,
@@ -163,7 +164,8 @@ def quote(session: Session, symbol: str) -> Quote | None:
     tick = session.terminal().symbol_info_tick(symbol)
     if tick is None:
         return None
-    return Quote(bid=price(tick.bid), ask=price(tick.ask), time_msc=int(tick.time_msc))
+    raw = session.layouts.read("Tick", tick, TICK_FIELDS)
+    return Quote(bid=price(raw["bid"]), ask=price(raw["ask"]), time_msc=int(raw["time_msc"]))
 
 
 # --- trading --------------------------------------------------------------------------------
@@ -196,7 +198,9 @@ def send_once(session: Session, request: dict[str, Any]) -> RawReply:
     except (BrokerDataError, TypeError, ValueError, KeyError) as exc:
         return RawReply(request, sent, time.time_ns(), problem=f"unreadable result: {exc}")
     except Exception as exc:  # the bridge: EOFError, TimeoutError, ConnectionError
-        return RawReply(request, sent, time.time_ns(), problem=f"{type(exc).__name__}: {exc}")
+        return RawReply(
+            request, sent, time.time_ns(), problem=f"{type(exc).__name__}: {exc}", link_lost=True
+        )
 
 
 def send(session: Session, request: dict[str, Any], max_attempts: int) -> tuple[RawReply, ...]:
@@ -278,8 +282,12 @@ class Found:
     positions: tuple[BrokerPosition, ...]
 
 
-def find_order(session: Session, query: OrderQuery, window_s: int, now_s: int) -> Found:
-    """Look a sent order up by ticket, then by magic/comment in working orders and history."""
+def find_order(session: Session, query: OrderQuery, window_s: int, wall_now_s: int) -> Found:
+    """Look a sent order up by ticket, then by magic/comment in working orders and history.
+
+    History is searched around the trade server's clock (the symbol's last tick time), since
+    server time need not be UTC; the local clock is the fallback.
+    """
     reads = Reads()
     orders: list[BrokerOrder] = []
     if query.ticket is not None:
@@ -287,8 +295,10 @@ def find_order(session: Session, query: OrderQuery, window_s: int, now_s: int) -
         orders += _orders(session, reads, "history_orders_get", ticket=int(query.ticket))
     if not orders:
         orders += _orders(session, reads, "orders_get", symbol=str(query.symbol))
-        date_from = int(query.sent_at_s - window_s)
-        date_to = int(now_s + window_s)
+        fresh = quote(session, query.symbol)
+        now_s = fresh.time_msc // 1000 if fresh is not None and fresh.time_msc else wall_now_s
+        date_from = int(now_s - window_s)
+        date_to = int(max(now_s, wall_now_s) + window_s)
         orders += _orders(session, reads, "history_orders_get", date_from, date_to)
     _, hits = match_orders(query, orders)
     deals: list[BrokerDeal] = []
@@ -375,8 +385,13 @@ def _done_msc(order: BrokerOrder) -> int:
 def place(
     session: Session, order: PlaceOrder, spec: SymbolSpec, deviation: int, max_attempts: int
 ) -> tuple[RawReply, ...]:
-    """Build the request for a new order (market orders at the current quote) and send it."""
-    fresh = quote(session, order.symbol) if order.kind is OrderKind.MARKET else None
+    """Build the request for a new order and send it.
+
+    Under Market and Exchange execution a market order carries no price (the server fills at
+    the book), so the quote is read only for Instant and Request execution, which need one.
+    """
+    needs_quote = order.kind is OrderKind.MARKET and spec.execution_mode in QUOTE_DRIVEN
+    fresh = quote(session, order.symbol) if needs_quote else None
     request = place_request(order, spec, fresh, deviation)
     return send(session, request, max_attempts)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import SecretStr
 
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
 from oms.broker.mt5.calls import LoginArgs
+from oms.broker.port import BrokerPort
 from oms.broker.worker import (
     ImportModule,
     Mt5LinuxClient,
@@ -83,3 +86,21 @@ def build_broker(settings: Settings) -> Mt5Broker:
     else:
         worker = ProcessWorker(ImportModule("MetaTrader5"))
     return Mt5Broker(worker, login_args(settings), policy(settings), rebuild_on_reconnect=rebuild)
+
+
+def broker_port(settings: Settings) -> BrokerPort:
+    """The configured adapter as the engine sees it: only the BrokerPort surface."""
+    return build_broker(settings)
+
+
+class NewSimulator:
+    """A picklable terminal factory: a fresh simulator, built where the worker runs."""
+
+    def __init__(self, seed: int = 1, margin_mode: str = "hedging") -> None:
+        self.seed = seed
+        self.margin_mode = margin_mode
+
+    def __call__(self) -> Any:
+        from oms.broker.sim import SimulatedTerminal
+
+        return SimulatedTerminal(seed=self.seed, margin_mode=self.margin_mode)

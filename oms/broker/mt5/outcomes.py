@@ -5,6 +5,7 @@ Pure functions over plain records: the worker gathers the raw answers, this modu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +26,14 @@ from oms.broker.port import (
 
 ZERO: Final = Decimal(0)
 _SETTLED_FAILURE: Final = frozenset({c.ORDER_STATE_CANCELED, c.ORDER_STATE_EXPIRED})
-_IN_FLIGHT: Final = frozenset({c.ORDER_STATE_STARTED, 7, 8, 9})
+_IN_FLIGHT: Final = frozenset(
+    {
+        c.ORDER_STATE_STARTED,
+        c.ORDER_STATE_REQUEST_ADD,
+        c.ORDER_STATE_REQUEST_MODIFY,
+        c.ORDER_STATE_REQUEST_CANCEL,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +41,8 @@ class RawReply:
     """One order_send call as it happened: the request, then a result, an error or an exception.
 
     `result` holds the OrderSendResult fields (without `request`) as builtins; `error` is
-    `last_error()` after a `None`; `problem` names an exception or an unreadable result.
+    `last_error()` after a `None`; `problem` names an exception or an unreadable result, and
+    `link_lost` says the exception was the connection failing (socket closed, no answer).
     """
 
     request: dict[str, Any]
@@ -42,6 +51,7 @@ class RawReply:
     result: dict[str, Any] | None = None
     error: tuple[int, str] | None = None
     problem: str | None = None
+    link_lost: bool = False
 
     @property
     def retcode(self) -> int | None:
@@ -83,7 +93,7 @@ def _retcode_reason(retcode: int, comment: str) -> str:
 
 
 def send_outcome(
-    client_id: str, requested_volume: Decimal, replies: tuple[RawReply, ...]
+    client_id: str, requested_volume: Decimal, replies: tuple[RawReply, ...], sent_ns: int = 0
 ) -> SendOutcome:
     """The outcome of a place, modify or cancel from its attempts (the last one decides)."""
     if not replies:
@@ -94,7 +104,12 @@ def send_outcome(
 
     def outcome(status: OutcomeStatus, reason: str, **kw: Any) -> SendOutcome:
         return SendOutcome(
-            status=status, client_id=client_id, reason=reason, attempts=attempts, **kw
+            status=status,
+            client_id=client_id,
+            reason=reason,
+            attempts=attempts,
+            sent_ns=sent_ns,
+            **kw,
         )
 
     if last.problem is not None:
@@ -132,6 +147,8 @@ def send_outcome(
             open_volume=requested_volume,
         )
     filled = volume(result.get("volume", 0.0))
+    if action == c.ACTION_CLOSE_BY:
+        requested_volume = filled
     fill_price = price(result["price"]) if result.get("price") else None
     if filled <= 0 or retcode == c.RETCODE_PLACED:
         return outcome(
@@ -185,8 +202,10 @@ def match_orders(
 ) -> tuple[str | None, tuple[BrokerOrder, ...]]:
     """The orders that are ours for this query, and which key matched them.
 
-    Ticket first; then magic + symbol + exact comment; then, for a broker that rewrote the
-    comment, magic + symbol + type + initial volume among tickets we do not already own.
+    Ticket first; then magic + symbol + exact comment; then a comment the broker decorated
+    but that still holds the id as a token; last, for a comment rewritten beyond recognition,
+    magic + symbol + type + initial volume among tickets not already ours (`known_tickets`
+    must list every ticket the caller owns, or a same-shaped order of ours could match).
     """
     pool = [o for o in orders if o.ticket not in query.known_tickets]
     if query.ticket is not None:
@@ -197,6 +216,10 @@ def match_orders(
     by_comment = tuple(o for o in same if o.comment == query.client_id)
     if by_comment:
         return "comment", _unique(by_comment)
+    token = re.compile(rf"(?<![\w-]){re.escape(query.client_id)}(?![\w-])")
+    in_comment = tuple(o for o in same if token.search(o.comment))
+    if in_comment:
+        return "comment_token", _unique(in_comment)
     kind = order_type(query.side, query.kind)
     fingerprint = tuple(o for o in same if o.kind == kind and o.volume_initial == query.volume)
     if fingerprint:

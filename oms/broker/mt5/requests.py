@@ -15,9 +15,11 @@ from oms.broker.mt5.records import Quote, SymbolSpec
 from oms.broker.port import (
     BrokerRequestError,
     CancelOrder,
+    CloseBy,
     Expiry,
     Filling,
     ModifyOrder,
+    ModifyPosition,
     OrderKind,
     PlaceOrder,
     Side,
@@ -50,7 +52,7 @@ _FILLING_BIT: Final = {
     Filling.IOC: c.SYMBOL_FILLING_IOC,
     Filling.BOC: c.SYMBOL_FILLING_BOC,
 }
-_QUOTE_DRIVEN: Final = frozenset(
+QUOTE_DRIVEN: Final = frozenset(
     {c.SYMBOL_TRADE_EXECUTION_INSTANT, c.SYMBOL_TRADE_EXECUTION_REQUEST}
 )
 
@@ -68,7 +70,7 @@ def choose_filling(order: PlaceOrder, spec: SymbolSpec) -> int:
     """
     wanted = order.filling
     is_market = order.kind is OrderKind.MARKET
-    quote_driven = spec.execution_mode in _QUOTE_DRIVEN
+    quote_driven = spec.execution_mode in QUOTE_DRIVEN
     if wanted is None:
         if not is_market:
             return c.ORDER_FILLING_RETURN
@@ -124,11 +126,8 @@ def place_request(
 ) -> dict[str, Any]:
     """The order_send request for a new order (market orders take the quote's price)."""
     is_market = order.kind is OrderKind.MARKET
-    if is_market:
-        if quote is not None:
-            px = float(quote.ask if order.side is Side.BUY else quote.bid)
-        else:
-            px = check_price("price", order.price, spec)
+    if is_market and quote is not None:
+        px = float(quote.ask if order.side is Side.BUY else quote.bid)
     else:
         px = check_price("price", order.price, spec)
     request: dict[str, Any] = {
@@ -180,3 +179,26 @@ def modify_request(change: ModifyOrder) -> dict[str, Any]:
 def cancel_request(cancel: CancelOrder) -> dict[str, Any]:
     """The order_send request that removes a resting order."""
     return {"action": c.ACTION_REMOVE, "order": int(cancel.ticket)}
+
+
+def modify_position_request(change: ModifyPosition) -> dict[str, Any]:
+    """The order_send request that sets a position's stop loss and take profit."""
+    return {
+        "action": c.ACTION_SLTP,
+        "symbol": str(change.symbol),
+        "position": int(change.position),
+        "sl": float(change.sl) if change.sl is not None else 0.0,
+        "tp": float(change.tp) if change.tp is not None else 0.0,
+    }
+
+
+def close_by_request(close: CloseBy) -> dict[str, Any]:
+    """The order_send request that closes `position` against the opposite `position_by`."""
+    return {
+        "action": c.ACTION_CLOSE_BY,
+        "symbol": str(close.symbol),
+        "position": int(close.position),
+        "position_by": int(close.position_by),
+        "magic": int(close.magic),
+        "comment": str(close.client_id),
+    }

@@ -1,5 +1,19 @@
-"""A simulated MetaTrader 5 terminal with the MetaTrader5 module's surface, for paper trading,
-backtests and every test: `SimulatedTerminal(seed=1, margin_mode="hedging")`."""
+"""A simulated MetaTrader 5 terminal for paper trading, backtests and every test.
+
+    from oms.broker.sim import SimulatedTerminal
+    mt5 = SimulatedTerminal(seed=1, margin_mode="hedging")   # or "netting"
+    mt5.initialize()
+    mt5.order_send({"action": mt5.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1,
+                    "type": mt5.ORDER_TYPE_BUY, "type_filling": mt5.ORDER_FILLING_IOC})
+
+Beyond the module surface: `mt5.market` moves prices and the simulated clock (`step`,
+`advance`, `set_book`, `set_open`, `record`), `mt5.faults` injects failures (`disconnect`,
+`reconnect`, `drop_next_ack`, `reject_next`, `fill_order`, `cancel_order`, `manual_trade`,
+`rewrite_comments`, `vanish_order`, `set_algo_trading`), and `pacer.Pacer` keeps a served
+market moving in real time. Constructor options: `symbols`, `feed`/`replay`, `balance`,
+`leverage`, `commission_per_lot`, `login`/`password`/`server`, `latency`, `start_msc`,
+`step_msc`, `weekend_closed`.
+"""
 
 from oms.broker.sim.symbols import SymbolSpec, default_symbols
 from oms.broker.sim.terminal import SimulatedTerminal

@@ -25,6 +25,7 @@ class Faults:
         self._server = server
         self._result = result
         self.ipc_down = False
+        self.ipc_error = (C.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
         self.needs_initialize = False
         self.server_down = False
         self.algo_trading = True
@@ -32,15 +33,26 @@ class Faults:
         self.rejects: list[int] = []
 
     def disconnect(self, kind: str = "ipc") -> None:
-        """Lose the terminal ("ipc": every call fails with -10004 until reconnect() and a new
-        initialize()) or its trade server ("server": connected False, order_send 10031)."""
+        """Break the link to the terminal or to its trade server, until reconnect().
+
+        "ipc": every call returns None/False with (-10004, 'No IPC connection');
+        "hang": the same with (-10005, 'IPC timeout'), a terminal that stopped answering;
+        after either, initialize() is needed again once reconnected.
+        "server": the terminal stays up but loses its trade server: terminal_info().connected
+        is False and order_send answers 10031.
+        """
         with self._lock:
-            if kind == "ipc":
+            if kind in ("ipc", "hang"):
                 self.ipc_down = self.needs_initialize = True
+                self.ipc_error = (
+                    (C.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
+                    if kind == "ipc"
+                    else (C.RES_E_INTERNAL_FAIL_TIMEOUT, "IPC timeout")
+                )
             elif kind == "server":
                 self.server_down = True
             else:
-                raise OmsError(f"disconnect kind must be 'ipc' or 'server', not {kind!r}")
+                raise OmsError(f"disconnect kind must be 'ipc', 'hang' or 'server', not {kind!r}")
 
     def reconnect(self) -> None:
         """Bring the terminal and its server back (after an IPC loss, initialize() is still due)."""
@@ -68,34 +80,34 @@ class Faults:
     ) -> int:
         """Fill a working order now (while nobody is looking); returns the deal ticket."""
         with self._lock:
-            if ticket not in self._server.orders:
+            if ticket not in self._server.ledger.orders:
                 raise OmsError(f"order {ticket} is not working; only working orders can be filled")
             try:
-                return self._server.fill_now(ticket, price, volume)
+                return self._server.ledger.fill_now(ticket, price, volume)
             except ValueError as exc:
                 raise OmsError(str(exc)) from exc
 
     def cancel_order(self, ticket: int) -> None:
         """Cancel a working order from the terminal side; it goes to history CANCELED."""
         with self._lock:
-            if ticket not in self._server.orders:
+            if ticket not in self._server.ledger.orders:
                 raise OmsError(
                     f"order {ticket} is not working; only working orders can be canceled"
                 )
-            self._server.cancel_now(ticket)
+            self._server.ledger.cancel_now(ticket)
 
     def vanish_order(self, ticket: int) -> None:
         """An order the server forgets: gone from open orders and from history."""
         with self._lock:
             try:
-                self._server.vanish(ticket)
+                self._server.ledger.vanish(ticket)
             except KeyError:
                 raise OmsError(f"order {ticket} is unknown to the simulated server") from None
 
     def rewrite_comments(self, rewrite: Callable[[str], str] | None) -> None:
         """The broker changes comments of new orders (and so of their deals and positions)."""
         with self._lock:
-            self._server.rewrite_comment = rewrite
+            self._server.ledger.rewrite_comment = rewrite
 
     def manual_trade(self, request: dict[str, object]) -> OrderSendResult:
         """A trade placed by hand in the terminal: magic 0, reason CLIENT, any comment given."""

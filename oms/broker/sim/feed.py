@@ -34,6 +34,8 @@ class Snapshot:
 class Feed(Protocol):
     """Source of book snapshots for the simulated market."""
 
+    drives_clock: bool  # True: snapshot times set the clock (replay); False: the clock steps
+
     def start(self, specs: Sequence[SymbolSpec], time_msc: int) -> list[Snapshot]:
         """Snapshots that describe the market at the start time."""
         ...
@@ -55,6 +57,8 @@ def to_steps(volume: float, spec: SymbolSpec) -> int:
 
 class SyntheticFeed:
     """Random-walk mid with a fixed spread and random sizes on `book_depth` levels a side."""
+
+    drives_clock = False
 
     def __init__(self, seed: int) -> None:
         self._rng = random.Random(seed)
@@ -93,6 +97,8 @@ class SyntheticFeed:
 
 class ReplayFeed:
     """Replays a recorded JSON-lines file; each step installs the next recorded snapshot."""
+
+    drives_clock = True
 
     def __init__(self, path: str | Path) -> None:
         self._path = Path(path)

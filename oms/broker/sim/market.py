@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from oms.broker.sim.book import L2Book
-from oms.broker.sim.feed import Feed, Snapshot, snapshot_line
+from oms.broker.sim.feed import Feed, Snapshot, snapshot_line, to_steps, to_ticks
 from oms.broker.sim.symbols import SymbolSpec
 from oms.errors import OmsError
 
@@ -52,11 +52,14 @@ class Market:
         self._listener = listener
 
     def step(self, n: int = 1) -> None:
-        """Advance the clock by `n` feed steps, updating the books and reacting after each."""
+        """Take `n` feed steps (a replay's clock follows the recording), reacting after each."""
         with self._lock:
             for _ in range(n):
-                self.time_msc += self.step_msc
-                self._update(self._feed.step(self.time_msc))
+                if self._feed.drives_clock:
+                    self._update(self._feed.step(self.time_msc + self.step_msc))
+                else:
+                    self.time_msc += self.step_msc
+                    self._update(self._feed.step(self.time_msc))
 
     def advance(self, seconds: float) -> None:
         """Jump the clock forward (e.g. past midnight for DAY orders), then take one feed step."""
@@ -92,12 +95,21 @@ class Market:
             raise OmsError(f"unknown symbol {symbol!r}; known: {sorted(self.specs)}") from None
 
     def set_book(
-        self, symbol: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]]
+        self,
+        symbol: str,
+        bids: Sequence[tuple[float, float]],
+        asks: Sequence[tuple[float, float]],
     ) -> None:
-        """Install a hand-made book (ticks, steps; best first) and let orders react to it."""
+        """Install a hand-made book of (price, lots) levels, best first, and let orders react."""
         with self._lock:
-            self.spec(symbol)
-            self._update([Snapshot(self.time_msc, symbol, bids, asks)])
+            spec = self.spec(symbol)
+            snap = Snapshot(
+                self.time_msc,
+                symbol,
+                [(to_ticks(p, spec), to_steps(v, spec)) for p, v in bids],
+                [(to_ticks(p, spec), to_steps(v, spec)) for p, v in asks],
+            )
+            self._update([snap])
 
     def record(self, path: str | Path | None) -> None:
         """Append every snapshot from now on to a JSON-lines file (None stops recording)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oms.broker.sim.constants import (
     EXPIRATION_DAY_BIT,
@@ -53,15 +53,13 @@ class SymbolSpec:
     volatility_ticks: float = 3.0
     off_quotes_points: int = 500
 
-    @property
-    def point(self) -> float:
-        """Smallest price change: 10**-digits."""
-        return round(10.0**-self.digits, self.digits)
+    point: float = field(init=False)  # smallest price change: 10**-digits
+    tick_size: float = field(init=False)  # price grid step; the point for these symbols
 
-    @property
-    def tick_size(self) -> float:
-        """Price grid step; equal to the point for the default symbols."""
-        return self.point
+    def __post_init__(self) -> None:
+        point = round(10.0**-self.digits, self.digits)
+        object.__setattr__(self, "point", point)
+        object.__setattr__(self, "tick_size", point)
 
     @property
     def currency_margin(self) -> str:
@@ -74,7 +72,11 @@ class SymbolSpec:
 
 
 def default_symbols() -> tuple[SymbolSpec, ...]:
-    """A few liquid symbols with realistic specifications (account currency USD)."""
+    """A few liquid symbols with realistic specifications (account currency USD).
+
+    AUDUSD uses instant execution (FOK only, requotes beyond `deviation`); the others use
+    market execution with FOK and IOC.
+    """
     return (
         SymbolSpec(
             "EURUSD",
@@ -108,6 +110,19 @@ def default_symbols() -> tuple[SymbolSpec, ...]:
             spread_ticks=12,
             path="Forex\\Majors\\USDJPY",
             description="US Dollar vs Japanese Yen",
+        ),
+        SymbolSpec(
+            "AUDUSD",
+            5,
+            100_000.0,
+            "AUD",
+            "USD",
+            0.65500,
+            spread_ticks=12,
+            trade_exemode=C.SYMBOL_TRADE_EXECUTION_INSTANT,
+            filling_mode=FILLING_FOK_BIT,
+            path="Forex\\Majors\\AUDUSD",
+            description="Australian Dollar vs US Dollar (instant execution)",
         ),
         SymbolSpec(
             "XAUUSD",

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from oms.broker.sim.account import AccountSettings
 from oms.broker.sim.constants import RETCODE_COMMENTS, C, Mt5Constants
 from oms.broker.sim.faults import Faults
 from oms.broker.sim.feed import Feed, ReplayFeed, SyntheticFeed
@@ -27,15 +28,16 @@ from oms.broker.sim.records import (
     OrderCheckResult,
     OrderSendResult,
     SymbolInfo,
+    TerminalInfo,
     Tick,
     TradeDeal,
     TradeOrder,
     TradePosition,
     TradeRequest,
-    field_names,
 )
-from oms.broker.sim.server import AccountSettings, Outcome, TradeServer
+from oms.broker.sim.server import Outcome, TradeServer
 from oms.broker.sim.state import OrderState
+from oms.broker.sim.symbol_info import SymbolInfoBuilder
 from oms.broker.sim.symbols import SymbolSpec, default_symbols
 from oms.broker.sim.validation import InvalidRequest, validate_request
 from oms.errors import OmsError
@@ -65,8 +67,9 @@ def _api(failure: Any = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
             if self._latency is not None:
                 time.sleep(self._latency())
             with self._lock:
-                if self.faults.ipc_down or self.faults.needs_initialize or not self._initialized:
-                    self._error = NO_IPC
+                faults = self.faults
+                if faults.ipc_down or faults.needs_initialize or not self._initialized:
+                    self._error = faults.ipc_error if faults.ipc_down else NO_IPC
                     return failure  # type: ignore[no-any-return]
                 self._error = OK
                 return fn(*args, **kwargs)
@@ -119,6 +122,7 @@ class SimulatedTerminal(Mt5Constants):
         balance: float = 100_000.0,
         leverage: int = 100,
         commission_per_lot: float = 0.0,
+        limit_orders: int = 200,
         currency: str = "USD",
         login: int = 5_000_001,
         password: str | None = None,
@@ -149,9 +153,11 @@ class SimulatedTerminal(Mt5Constants):
                 "Simulated Trader",
                 server,
                 "OMS Simulated Broker",
+                limit_orders,
             ),
             balance,
         )
+        self._ledger = self._server.ledger
         self._password = password
         self._latency = latency
         self._initialized = False
@@ -159,7 +165,7 @@ class SimulatedTerminal(Mt5Constants):
         self._request_id = 0
         self._selected: dict[str, bool] = dict.fromkeys(self.market.specs, True)
         self._books: set[str] = set()
-        self._symbol_templates: dict[str, list[Any]] = {}
+        self._symbol_info = SymbolInfoBuilder()
         self.faults = Faults(self._lock, self._server, self._result)
 
     # ------------------------------------------------------------------ connection
@@ -232,25 +238,25 @@ class SimulatedTerminal(Mt5Constants):
     @_api()
     def account_info(self) -> AccountInfo:
         """Balance, equity, margin and the account's fixed properties."""
-        srv = self._server
-        acct = srv.account
-        profit = round(srv.floating(), 2)
-        equity = round(srv.balance + profit, 2)
-        margin = round(srv.margin(), 2)
+        ledger = self._ledger
+        acct = self._server.account
+        profit = round(ledger.floating(), 2)
+        equity = round(ledger.balance + profit, 2)
+        margin = round(ledger.margin(), 2)
         level = round(equity / margin * 100, 2) if margin else 0.0
         return AccountInfo(
             (
                 acct.login,
                 C.ACCOUNT_TRADE_MODE_DEMO,
                 acct.leverage,
-                200,
+                acct.limit_orders,
                 C.ACCOUNT_STOPOUT_MODE_PERCENT,
                 True,
                 True,
                 self._margin_mode,
                 2,
                 False,
-                round(srv.balance, 2),
+                round(ledger.balance, 2),
                 0.0,
                 profit,
                 equity,
@@ -272,10 +278,8 @@ class SimulatedTerminal(Mt5Constants):
         )
 
     @_api()
-    def terminal_info(self) -> Any:
+    def terminal_info(self) -> TerminalInfo:
         """Terminal state; `connected` is False while the trade server is unreachable."""
-        from oms.broker.sim.records import TerminalInfo
-
         return TerminalInfo(
             (
                 False,
@@ -305,76 +309,13 @@ class SimulatedTerminal(Mt5Constants):
 
     # ------------------------------------------------------------------- symbols
     def _symbol_record(self, spec: SymbolSpec) -> SymbolInfo:
-        template = self._symbol_templates.get(spec.name)
-        if template is None:
-            template = self._symbol_template(spec)
-            self._symbol_templates[spec.name] = template
-        values = list(template)
-        bid, ask = self._server.quote(spec)
+        money = self._server.money
+        bid, ask = money.quote(spec)
+        tick_value = money.to_account(spec, spec.tick_value(), money.mid(spec))
         updated = self.market.updated_msc[spec.name]
-        selected = self._selected[spec.name]
-        idx = _SYMBOL_INDEX
-        values[idx["select"]] = values[idx["visible"]] = selected
-        values[idx["time"]] = updated // 1000
-        values[idx["spread"]] = round((ask - bid) / spec.point) if bid and ask else 0
-        for name, value in (
-            ("bid", bid),
-            ("bidhigh", bid),
-            ("bidlow", bid),
-            ("ask", ask),
-            ("askhigh", ask),
-            ("asklow", ask),
-            ("session_open", bid),
-            ("session_close", bid),
-        ):
-            values[idx[name]] = value
-        return SymbolInfo(values)
-
-    def _symbol_template(self, spec: SymbolSpec) -> list[Any]:
-        known: dict[str, Any] = {
-            "custom": False,
-            "chart_mode": 0,
-            "select": True,
-            "visible": True,
-            "digits": spec.digits,
-            "spread_float": True,
-            "ticks_bookdepth": spec.book_depth,
-            "trade_calc_mode": spec.calc_mode,
-            "trade_mode": spec.trade_mode,
-            "trade_stops_level": spec.stops_level,
-            "trade_freeze_level": spec.freeze_level,
-            "trade_exemode": spec.trade_exemode,
-            "swap_mode": 1,
-            "swap_rollover3days": 3,
-            "margin_hedged_use_leg": False,
-            "expiration_mode": spec.expiration_mode,
-            "filling_mode": spec.filling_mode,
-            "order_mode": spec.order_mode,
-            "point": spec.point,
-            "trade_tick_value": spec.tick_value(),
-            "trade_tick_value_profit": spec.tick_value(),
-            "trade_tick_value_loss": spec.tick_value(),
-            "trade_tick_size": spec.tick_size,
-            "trade_contract_size": spec.contract_size,
-            "volume_min": spec.volume_min,
-            "volume_max": spec.volume_max,
-            "volume_step": spec.volume_step,
-            "volume_limit": spec.volume_limit,
-            "margin_hedged": spec.contract_size,
-            "currency_base": spec.currency_base,
-            "currency_profit": spec.currency_profit,
-            "currency_margin": spec.currency_margin,
-            "description": spec.description,
-            "name": spec.name,
-            "path": spec.path,
-        }
-        values: list[Any] = []
-        for name in field_names(SymbolInfo):
-            if name in known:
-                values.append(known[name])
-            else:
-                values.append(_SYMBOL_DEFAULTS[name])
-        return values
+        return self._symbol_info.build(
+            spec, bid, ask, updated, self._selected[spec.name], tick_value
+        )
 
     @_api()
     def symbols_total(self) -> int:
@@ -406,7 +347,7 @@ class SimulatedTerminal(Mt5Constants):
         if spec is None:
             self._error = NOT_FOUND
             return None
-        bid, ask = self._server.quote(spec)
+        bid, ask = self._server.money.quote(spec)
         msc = self.market.updated_msc[symbol]
         flags = C.TICK_FLAG_BID | C.TICK_FLAG_ASK
         return Tick((msc // 1000, bid, ask, 0.0, 0, msc, flags, 0.0))
@@ -458,26 +399,26 @@ class SimulatedTerminal(Mt5Constants):
     @_api()
     def orders_total(self) -> int:
         """Number of working orders."""
-        return len(self._server.orders)
+        return len(self._ledger.orders)
 
     @_api()
     def orders_get(
         self, *, symbol: str | None = None, group: str | None = None, ticket: int | None = None
     ) -> tuple[TradeOrder, ...]:
         """Working orders, filtered by symbol, group or ticket (keyword arguments only)."""
-        orders: list[OrderState] = list(self._server.orders.values())
+        orders: list[OrderState] = list(self._ledger.orders.values())
         if ticket is not None:
             orders = [o for o in orders if o.ticket == ticket]
         if symbol is not None:
             orders = [o for o in orders if o.spec.name == symbol]
         if group is not None:
             orders = [o for o in orders if group_matches(group, o.spec.name)]
-        return self._server.order_records(orders)
+        return self._ledger.order_records(orders)
 
     @_api()
     def positions_total(self) -> int:
         """Number of open positions."""
-        return len(self._server.positions)
+        return len(self._ledger.positions)
 
     @_api()
     def positions_get(
@@ -485,7 +426,7 @@ class SimulatedTerminal(Mt5Constants):
     ) -> tuple[TradePosition, ...]:
         """Open positions, filtered by symbol, group or ticket (keyword arguments only)."""
         positions = sorted(
-            self._server.positions.values(), key=lambda p: (p.time_msc, p.identifier)
+            self._ledger.positions.values(), key=lambda p: (p.time_msc, p.identifier)
         )
         if ticket is not None:
             positions = [p for p in positions if p.ticket == ticket]
@@ -493,7 +434,7 @@ class SimulatedTerminal(Mt5Constants):
             positions = [p for p in positions if p.spec.name == symbol]
         if group is not None:
             positions = [p for p in positions if group_matches(group, p.spec.name)]
-        return self._server.position_records(positions)
+        return self._ledger.position_records(positions)
 
     def _range_msc(self, date_from: object, date_to: object) -> tuple[int, int] | None:
         try:
@@ -507,7 +448,7 @@ class SimulatedTerminal(Mt5Constants):
     def history_orders_total(self, date_from: object, date_to: object) -> int | None:
         """Number of finished orders whose time_done lies in the range."""
         rng = self._range_msc(date_from, date_to)
-        return None if rng is None else len(self._server.history_between(*rng))
+        return None if rng is None else len(self._ledger.history_between(*rng))
 
     @_api()
     def history_orders_get(
@@ -519,28 +460,28 @@ class SimulatedTerminal(Mt5Constants):
         position: int | None = None,
     ) -> tuple[TradeOrder, ...] | None:
         """Finished orders by time range (on time_done, unverified live), ticket or position."""
-        srv = self._server
+        ledger = self._ledger
         if ticket is not None:
-            order = srv.history.get(ticket)
-            return srv.order_records([order] if order is not None else [])
+            order = ledger.history.get(ticket)
+            return ledger.order_records([order] if order is not None else [])
         if position is not None:
-            return srv.order_records(srv.history_of_position(position))
+            return ledger.order_records(ledger.history_of_position(position))
         if date_from is None or date_to is None:
             self._error = INVALID_ARGS
             return None
         rng = self._range_msc(date_from, date_to)
         if rng is None:
             return None
-        orders = srv.history_between(*rng)
+        orders = ledger.history_between(*rng)
         if group is not None:
             orders = [o for o in orders if group_matches(group, o.spec.name)]
-        return srv.order_records(orders)
+        return ledger.order_records(orders)
 
     @_api()
     def history_deals_total(self, date_from: object, date_to: object) -> int | None:
         """Number of deals in the time range."""
         rng = self._range_msc(date_from, date_to)
-        return None if rng is None else len(self._server.deals_between(*rng))
+        return None if rng is None else len(self._ledger.deals_between(*rng))
 
     @_api()
     def history_deals_get(
@@ -552,18 +493,18 @@ class SimulatedTerminal(Mt5Constants):
         position: int | None = None,
     ) -> tuple[TradeDeal, ...] | None:
         """Deals by time range, by ORDER ticket (`ticket=`) or by position id (`position=`)."""
-        srv = self._server
+        ledger = self._ledger
         if ticket is not None:
-            return tuple(srv.deals_of_order(ticket))
+            return tuple(ledger.deals_of_order(ticket))
         if position is not None:
-            return tuple(srv.deals_of_position(position))
+            return tuple(ledger.deals_of_position(position))
         if date_from is None or date_to is None:
             self._error = INVALID_ARGS
             return None
         rng = self._range_msc(date_from, date_to)
         if rng is None:
             return None
-        deals = srv.deals_between(*rng)
+        deals = ledger.deals_between(*rng)
         if group is not None:
             deals = [d for d in deals if group_matches(group, d.symbol)]
         return tuple(deals)
@@ -623,25 +564,26 @@ class SimulatedTerminal(Mt5Constants):
         except InvalidRequest as exc:
             self._error = (C.RES_E_INVALID_PARAMS, exc.message)
             return None
-        srv = self._server
-        outcome = self._gate(req) or srv.send(req, dry_run=True)
-        profit = srv.floating()
-        equity = srv.balance + profit
-        margin = srv.margin()
-        spec = srv.market.specs.get(req.symbol)
+        ledger = self._ledger
+        outcome = self._gate(req) or self._server.send(req, dry_run=True)
+        profit = ledger.floating()
+        equity = ledger.balance + profit
+        margin = ledger.margin()
+        spec = self.market.specs.get(req.symbol)
         if (
             outcome.retcode == 0
             and spec is not None
             and req.action in (C.TRADE_ACTION_DEAL, C.TRADE_ACTION_PENDING)
         ):
             steps = round(req.volume / spec.volume_step)
-            margin += max(0.0, srv._margin_increase(spec, req.type % 2 == 0, steps, req.position))
+            buy = req.type % 2 == 0
+            margin += max(0.0, ledger.margin_increase(spec, buy, steps, req.position))
         level = equity / margin * 100 if margin else 0.0
         comment = "Done" if outcome.retcode == 0 else RETCODE_COMMENTS.get(outcome.retcode, "")
         return OrderCheckResult(
             (
                 outcome.retcode,
-                round(srv.balance, 2),
+                round(ledger.balance, 2),
                 round(equity, 2),
                 round(profit, 2),
                 round(margin, 2),
@@ -661,7 +603,7 @@ class SimulatedTerminal(Mt5Constants):
         if spec is None or action not in (C.ORDER_TYPE_BUY, C.ORDER_TYPE_SELL) or volume <= 0:
             self._error = INVALID_ARGS
             return None
-        return round(self._server.margin_for(spec, volume, price), 2)
+        return round(self._server.money.margin_for(spec, volume, price), 2)
 
     @_api()
     def order_calc_profit(
@@ -673,16 +615,4 @@ class SimulatedTerminal(Mt5Constants):
             self._error = INVALID_ARGS
             return None
         buy = action == C.ORDER_TYPE_BUY
-        return round(self._server.profit_for(spec, buy, volume, price_open, price_close), 2)
-
-
-_SYMBOL_INDEX = {name: i for i, name in enumerate(field_names(SymbolInfo))}
-
-
-def _default_for(annotation: str) -> Any:
-    return {"bool": False, "int": 0, "float": 0.0, "str": ""}[annotation]
-
-
-_SYMBOL_DEFAULTS = {
-    name: _default_for(str(SymbolInfo.__annotations__[name])) for name in field_names(SymbolInfo)
-}
+        return round(self._server.money.profit_for(spec, buy, volume, price_open, price_close), 2)

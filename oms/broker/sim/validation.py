@@ -14,6 +14,7 @@ from oms.broker.sim.records import TradeRequest
 
 MAX_TEXT = 29
 UINT64_MAX = 2**64 - 1
+INT32_MAX = 2**31 - 1
 
 
 class InvalidRequest(Exception):
@@ -55,10 +56,68 @@ def validate_request(request: object) -> TradeRequest:
     """Check field types like the real module and return the complete request record."""
     if not isinstance(request, dict):
         raise InvalidRequest("Invalid arguments")
-    intmax = 2**31 - 1
+    get = request.get
+    values = (
+        get("action", 0),
+        get("magic", 0),
+        get("order", 0),
+        get("symbol", ""),
+        get("volume", 0.0),
+        get("price", 0.0),
+        get("stoplimit", 0.0),
+        get("sl", 0.0),
+        get("tp", 0.0),
+        get("deviation", 0),
+        get("type", 0),
+        get("type_filling", 0),
+        get("type_time", 0),
+        get("expiration", 0),
+        get("comment", ""),
+        get("position", 0),
+        get("position_by", 0),
+    )
+    action, magic, order, symbol, volume, price, stoplimit, sl, tp = values[:9]
+    deviation, type_, filling, type_time, expiration, comment, position, position_by = values[9:]
+    if (  # the common case in one expression; anything unusual takes the field-by-field path
+        type(action) is int
+        and 0 <= action <= INT32_MAX
+        and type(magic) is int
+        and 0 <= magic <= UINT64_MAX
+        and type(order) is int
+        and 0 <= order <= UINT64_MAX
+        and type(symbol) is str
+        and len(symbol) <= MAX_TEXT
+        and type(volume) is float
+        and type(price) is float
+        and type(stoplimit) is float
+        and type(sl) is float
+        and type(tp) is float
+        and type(deviation) is int
+        and 0 <= deviation <= UINT64_MAX
+        and type(type_) is int
+        and 0 <= type_ <= INT32_MAX
+        and type(filling) is int
+        and 0 <= filling <= INT32_MAX
+        and type(type_time) is int
+        and 0 <= type_time <= INT32_MAX
+        and type(expiration) is int
+        and 0 <= expiration <= UINT64_MAX
+        and type(comment) is str
+        and len(comment) <= MAX_TEXT
+        and type(position) is int
+        and 0 <= position <= UINT64_MAX
+        and type(position_by) is int
+        and 0 <= position_by <= UINT64_MAX
+    ):
+        return TradeRequest(values)
+    return _validate_each(request)
+
+
+def _validate_each(request: dict[Any, Any]) -> TradeRequest:
+    """Field by field in record order, so the first bad field is the one reported."""
     return TradeRequest(
         (
-            _uint(request, "action", intmax),
+            _uint(request, "action", INT32_MAX),
             _uint(request, "magic", UINT64_MAX),
             _uint(request, "order", UINT64_MAX),
             _text(request, "symbol"),
@@ -68,9 +127,9 @@ def validate_request(request: object) -> TradeRequest:
             _float(request, "sl"),
             _float(request, "tp"),
             _uint(request, "deviation", UINT64_MAX),
-            _uint(request, "type", intmax),
-            _uint(request, "type_filling", intmax),
-            _uint(request, "type_time", intmax),
+            _uint(request, "type", INT32_MAX),
+            _uint(request, "type_filling", INT32_MAX),
+            _uint(request, "type_time", INT32_MAX),
             _uint(request, "expiration", UINT64_MAX),
             _text(request, "comment"),
             _uint(request, "position", UINT64_MAX),

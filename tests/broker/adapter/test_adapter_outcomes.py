@@ -159,7 +159,6 @@ QUERY = OrderQuery(
     side=Side.BUY,
     kind=OrderKind.MARKET,
     volume=Decimal(1),
-    sent_at_s=100,
 )
 
 

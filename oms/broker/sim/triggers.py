@@ -1,0 +1,132 @@
+"""What the trade server does when the market moves: expiry, triggers, fills, SL/TP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from oms.broker.sim.constants import C
+from oms.broker.sim.ledger import Ledger
+from oms.broker.sim.market import Market
+from oms.broker.sim.rules import (
+    BUY,
+    BUY_LIMIT,
+    BUY_STOP,
+    FOK,
+    IOC,
+    SELL,
+    SELL_LIMIT,
+    SELL_STOP,
+    STOP_LIMITS,
+)
+from oms.broker.sim.state import OrderState, PositionState
+
+PLACED, CANCELED, PARTIAL = C.ORDER_STATE_PLACED, C.ORDER_STATE_CANCELED, C.ORDER_STATE_PARTIAL
+FILLED, REJECTED, EXPIRED = C.ORDER_STATE_FILLED, C.ORDER_STATE_REJECTED, C.ORDER_STATE_EXPIRED
+REASON_SL, REASON_TP = C.ORDER_REASON_SL, C.ORDER_REASON_TP
+
+
+class Triggers:
+    """Reacts to book updates for the working orders and open positions of a ledger.
+
+    Limits fill up to their price when the opposite side reaches it; stops become market
+    orders when the same-side price crosses them; stop-limits turn into limits at the
+    stop-limit price (same ticket). SL/TP close at market with reason SL/TP and a comment
+    like `[sl 1.08400]`. Margin is checked when a pending order first triggers (REJECTED).
+    """
+
+    def __init__(self, market: Market, ledger: Ledger) -> None:
+        self.market = market
+        self.ledger = ledger
+        market.listen(self.on_market)
+
+    def on_market(self, symbols: Sequence[str]) -> None:
+        """React to new books: expire, trigger and fill working orders, run SL/TP."""
+        ledger = self.ledger
+        now = self.market.time_msc
+        if ledger.orders:
+            due = [o for o in ledger.orders.values() if o.expires_msc and o.expires_msc <= now]
+            for order in due:
+                ledger.finish(order, EXPIRED)
+        for name in symbols:
+            working = ledger.orders_by_symbol[name]
+            if working:
+                for order in list(working.values()):
+                    self._work(order)
+            positions = ledger.positions_by_symbol[name]
+            if positions:
+                for pos in [p for p in positions.values() if p.sl or p.tp]:
+                    self._check_stops(pos)
+
+    def _work(self, order: OrderState) -> None:
+        ledger = self.ledger
+        spec = order.spec
+        book = self.market.books[spec.name]
+        buy = order.buy
+        type_ = order.type
+        tick = spec.tick_size
+        if type_ in STOP_LIMITS:
+            stop = round(order.price_open / tick)
+            if not (book.best_ask >= stop if buy else (book.best_bid and book.best_bid <= stop)):
+                return
+            order.type = type_ = BUY_LIMIT if buy else SELL_LIMIT
+            order.price_open = order.price_stoplimit
+        if type_ in (BUY_STOP, SELL_STOP) and not order.triggered:
+            stop = round(order.price_open / tick)
+            if not (book.best_ask >= stop if buy else (book.best_bid and book.best_bid <= stop)):
+                return
+            order.triggered = True
+        limit = 0
+        if type_ in (BUY_LIMIT, SELL_LIMIT):
+            limit = round(order.price_open / tick)
+            top = book.best_ask if buy else book.best_bid
+            if not top or (top > limit if buy else top < limit):
+                return
+        wanted = order.volume_current
+        if order.state == PLACED and ledger.no_money(spec, buy, wanted, order.closes):
+            ledger.finish(order, REJECTED)
+            return
+        if order.type_filling == FOK and book.available(buy, limit) < wanted:
+            if not limit:
+                ledger.finish(order, CANCELED)
+            return
+        filled, cost = book.take(buy, wanted, limit)
+        if filled:
+            ledger.book_fill(order, filled, cost, order.reason)
+        if order.volume_current == 0:
+            ledger.finish(order, FILLED)
+        elif order.type_filling == IOC:
+            ledger.finish(order, CANCELED)
+        elif filled:
+            order.state = PARTIAL
+
+    def _check_stops(self, pos: PositionState) -> None:
+        spec = pos.spec
+        book = self.market.books[spec.name]
+        tick = spec.tick_size
+        buy = pos.type == BUY
+        px = book.best_bid if buy else book.best_ask
+        if not px:
+            return
+        hit = 0
+        if pos.sl:
+            sl = round(pos.sl / tick)
+            if (px <= sl) if buy else (px >= sl):
+                hit = REASON_SL
+        if not hit and pos.tp:
+            tp = round(pos.tp / tick)
+            if (px >= tp) if buy else (px <= tp):
+                hit = REASON_TP
+        if not hit:
+            return
+        filled, cost = book.take(not buy, pos.volume)
+        if not filled:
+            return
+        level, tag = (pos.sl, "sl") if hit == REASON_SL else (pos.tp, "tp")
+        ledger = self.ledger
+        order = ledger.new_order(
+            spec, SELL if buy else BUY, filled, hit, pos.magic,
+            f"[{tag} {level:.{spec.digits}f}]", FOK,
+        )  # fmt: skip
+        order.closes = pos.ticket if ledger.hedging else 0
+        ledger.book_fill(order, filled, cost, hit)
+        ledger.finish(order, FILLED)

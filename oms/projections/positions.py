@@ -1,0 +1,141 @@
+"""Positions derived from fills alone: netting (one per account and symbol) or hedging (one
+per opening order, closed by position id, close-by included), per account.
+
+Keys: netting ``<account>|<symbol>``; hedging ``<account>#<position id>``, the deal's
+`position_id` (MT5 gives every deal one: the opening order's ticket), or the client order id
+for a deal that has none yet. A close-by makes two deals, one on each position, each
+closing its own position; together they realise the spread between the two entries. Deals
+count once by ticket; closing more than a hedging position holds is a discrepancy
+(``close_exceeds_position``), never a reversal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from oms.domain.enums import AccountMode
+from oms.domain.positions import DEFAULT_SPEC, Position, SymbolSpec
+from oms.domain.records import JournalRecord
+from oms.domain.transitions import FILLED_T, PARTIALLY_FILLED_T
+from oms.projections.base import Projection, canonical_json
+
+
+class Positions(Projection):
+    """Open and closed positions with realised P&L and costs."""
+
+    name = "positions"
+
+    def __init__(
+        self,
+        modes: Mapping[str, AccountMode] | None = None,
+        default_mode: AccountMode = AccountMode.NETTING,
+        specs: Mapping[str, SymbolSpec] | None = None,
+    ) -> None:
+        super().__init__()
+        self.modes = dict(modes or {})
+        self.default_mode = default_mode
+        self.specs = dict(specs or {})
+        self.positions: dict[str, Position] = {}
+        self.deals: set[int] = set()
+        self.duplicates = 0
+        self.discrepancies: list[dict[str, Any]] = []
+        self._hedging = {a for a, m in self.modes.items() if m is AccountMode.HEDGING}
+        self._default_hedging = default_mode is AccountMode.HEDGING
+        self._handlers = {PARTIALLY_FILLED_T: self._on_fill, FILLED_T: self._on_fill}
+
+    def config(self) -> dict[str, Any]:
+        modes = {a: m.value for a, m in sorted(self.modes.items())}
+        specs = {s: spec.to_dict() for s, spec in sorted(self.specs.items())}
+        digest = hashlib.sha256(
+            canonical_json({"modes": modes, "default": self.default_mode.value, "specs": specs})
+        ).hexdigest()
+        return {"sha256": digest}
+
+    def mode(self, account: str) -> AccountMode:
+        """How this account keeps positions."""
+        return self.modes.get(account, self.default_mode)
+
+    def _on_fill(self, record: JournalRecord, p: dict[str, Any]) -> None:
+        deal = p["deal_ticket"]
+        deals = self.deals
+        if deal in deals:
+            self.duplicates += 1
+            return
+        deals.add(deal)
+        account = p["account"]
+        symbol = p["symbol"]
+        positions = self.positions
+        deal_pid = p.get("position_id")
+        if account in self._hedging or (self._default_hedging and account not in self.modes):
+            pid = p["client_order_id"] if deal_pid is None else deal_pid
+            key = f"{account}#{pid}"
+            pos = positions.get(key)
+            if pos is None:
+                pos = positions[key] = Position(key, account, symbol)
+                pos.position_id = deal_pid
+            _, excess = pos.trade(p["side"], p["volume"], p["price"],
+                                  self.specs.get(symbol, DEFAULT_SPEC), record.recorded_at_ns,
+                                  False)
+            if excess:
+                self._excess(pos, deal, excess)
+        else:
+            key = f"{account}|{symbol}"
+            pos = positions.get(key)
+            if pos is None:
+                pos = positions[key] = Position(key, account, symbol)
+            pos.trade(p["side"], p["volume"], p["price"], self.specs.get(symbol, DEFAULT_SPEC),
+                      record.recorded_at_ns, True)
+            if deal_pid is not None:
+                pos.position_id = deal_pid
+        get = p.get
+        pos.add_costs(get("commission", 0.0), get("fee", 0.0), get("swap", 0.0))
+
+    def _excess(self, pos: Position, deal: int, excess: float) -> None:
+        """A hedging close for more than the position held."""
+        self.discrepancies.append(
+            {"kind": "close_exceeds_position", "key": pos.key, "deal_ticket": deal,
+             "excess": excess}
+        )
+
+    # -- queries -----------------------------------------------------------------------
+    def select(
+        self, *, account: str | None = None, symbol: str | None = None, open_only: bool = True
+    ) -> Iterator[Position]:
+        """Positions matching the filters, by key."""
+        for key in sorted(self.positions):
+            pos = self.positions[key]
+            if open_only and not pos.volume:
+                continue
+            if account is not None and pos.account != account:
+                continue
+            if symbol is not None and pos.symbol != symbol:
+                continue
+            yield pos
+
+    def net_volume(self, account: str, symbol: str) -> float:
+        """Signed lots on a symbol across the account's positions (for the position rule)."""
+        if self.mode(account) is AccountMode.NETTING:
+            pos = self.positions.get(f"{account}|{symbol}")
+            return 0.0 if pos is None else pos.signed_volume
+        return sum(p.signed_volume for p in self.select(account=account, symbol=symbol))
+
+    def realised_pnl(self, account: str | None = None) -> float:
+        """Sum of realised P&L (before costs) over the account's positions, open and closed."""
+        return sum(p.realised_pnl for p in self.select(account=account, open_only=False))
+
+    # -- state -------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {
+            "positions": {k: pos.to_dict() for k, pos in self.positions.items()},
+            "deals": sorted(self.deals),
+            "duplicates": self.duplicates,
+            "discrepancies": list(self.discrepancies),
+        }
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.positions = {k: Position.from_dict(v) for k, v in state["positions"].items()}
+        self.deals = set(state["deals"])
+        self.duplicates = state["duplicates"]
+        self.discrepancies = list(state["discrepancies"])

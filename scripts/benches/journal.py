@@ -1,0 +1,186 @@
+"""Journal throughput: `bench.py journal --backend sqlite|postgres [--url URL] [--events N] --json`.
+
+Figures (events per second, full durability unless --durability says otherwise):
+- append_tx1_per_s: one event per append, each awaited before the next (one commit each);
+- append_grouped_per_s: --producers asyncio tasks, each appending one event at a time and
+  awaiting its durable acknowledgement (group commit shares the fsyncs);
+- replay_per_s: read_all from position 0, payloads decoded into dicts;
+- append_multiprocess_per_s (postgres): --processes writer processes, each with --producers
+  tasks as above, all on one database.
+PostgreSQL: --url or OMS_PG_URL names the server; a fresh database is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from journal import AsyncJournal, Journal, NewEvent, migrate
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def payload(n: int) -> dict[str, Any]:
+    """About 200 bytes of canonical JSON, shaped like an order event."""
+    return {
+        "account": 51234567,
+        "client_order_id": f"c-{n:012d}-strategy-alpha",
+        "comment": "bench",
+        "magic": 777001,
+        "price": 1.08765 + n % 100 * 1e-5,
+        "side": "buy" if n % 2 else "sell",
+        "symbol": "EURUSD",
+        "type": "limit",
+        "volume": 0.25,
+        "ts_signal_ns": 1_790_000_000_000_000_000 + n,
+    }
+
+
+def _event(n: int) -> NewEvent:
+    return NewEvent("OrderSubmitted", payload(n))
+
+
+def bench_tx1(url: str, count: int, durability: str) -> float:
+    with Journal.open(url, durability=durability) as journal:  # type: ignore[arg-type]
+        started = time.perf_counter()
+        for n in range(count):
+            journal.append(f"tx1-{n % 100}", [_event(n)])
+        return count / (time.perf_counter() - started)
+
+
+async def _grouped(url: str, count: int, producers: int, durability: str, tag: str) -> float:
+    journal = await AsyncJournal.open(url, durability=durability)  # type: ignore[arg-type]
+    try:
+        per_producer = count // producers
+
+        async def produce(index: int) -> None:
+            stream = f"{tag}-{index}"
+            for n in range(per_producer):
+                await journal.append(stream, [_event(n)])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(produce(i) for i in range(producers)))
+        return per_producer * producers / (time.perf_counter() - started)
+    finally:
+        await journal.close()
+
+
+def bench_grouped(url: str, count: int, producers: int, durability: str, tag: str = "g") -> float:
+    return asyncio.run(_grouped(url, count, producers, durability, tag))
+
+
+def bench_replay(url: str) -> tuple[float, int]:
+    with Journal.open(url) as journal:
+        started = time.perf_counter()
+        count = 0
+        for recorded in journal.read_all():
+            count += 1
+            if recorded.payload is None:  # touch the decoded payload
+                raise AssertionError
+        return count / (time.perf_counter() - started), count
+
+
+def _process_main(url: str, count: int, producers: int, durability: str, tag: str,
+                  barrier: Any) -> tuple[float, float, int]:
+    async def run() -> tuple[float, float, int]:
+        journal = await AsyncJournal.open(url, durability=durability)  # type: ignore[arg-type]
+        per_producer = count // producers
+
+        async def produce(index: int) -> None:
+            for n in range(per_producer):
+                await journal.append(f"{tag}-{index}", [_event(n)])
+
+        await asyncio.to_thread(barrier.wait)
+        started = time.time()
+        await asyncio.gather(*(produce(i) for i in range(producers)))
+        ended = time.time()
+        await journal.close()
+        return started, ended, per_producer * producers
+
+    return asyncio.run(run())
+
+
+def bench_processes(url: str, count: int, processes: int, producers: int,
+                    durability: str) -> float:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Manager().Barrier(processes)
+    with context.Pool(processes) as pool:
+        runs = [
+            pool.apply_async(_process_main,
+                             (url, count // processes, producers, durability, f"mp{i}", barrier))
+            for i in range(processes)
+        ]
+        results = [run.get() for run in runs]
+    started = min(r[0] for r in results)
+    ended = max(r[1] for r in results)
+    return sum(r[2] for r in results) / (ended - started)
+
+
+@contextmanager
+def fresh_database(backend: str, url: str | None) -> Iterator[str]:
+    """A migrated, empty journal database, removed afterwards."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="journal-bench-") as folder:
+            target = f"sqlite:///{Path(folder) / 'bench.db'}"
+            migrate(target)
+            yield target
+        return
+    server = sa.make_url(url or os.environ.get("OMS_PG_URL") or DEFAULT_PG_URL)
+    server = server.set(drivername="postgresql+psycopg")
+    name = f"journal_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        target = server.set(database=name).render_as_string(hide_password=False)
+        migrate(target)
+        yield target
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    """Run the journal benchmarks and return their figures."""
+    parser = argparse.ArgumentParser(prog="bench.py journal")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--url", default=None, help="PostgreSQL server URL")
+    parser.add_argument("--events", type=int, default=64_000, help="events per grouped run")
+    parser.add_argument("--tx1-events", type=int, default=2_000)
+    parser.add_argument("--producers", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--durability", choices=["full", "normal", "off"], default="full")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median kept")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    figures: dict[str, Any] = {"backend": args.backend, "durability": args.durability,
+                               "producers": args.producers}
+    with fresh_database(args.backend, args.url) as url:
+        figures["append_tx1_per_s"] = round(statistics.median(
+            bench_tx1(url, args.tx1_events, args.durability) for _ in range(args.repeat)))
+        figures["append_grouped_per_s"] = round(statistics.median(
+            bench_grouped(url, args.events, args.producers, args.durability, f"g{i}")
+            for i in range(args.repeat)))
+        if args.backend == "postgres" and args.processes > 0:
+            figures["processes"] = args.processes
+            figures["append_multiprocess_per_s"] = round(statistics.median(
+                bench_processes(url, args.events, args.processes, args.producers,
+                                args.durability) for _ in range(args.repeat)))
+        replays = [bench_replay(url) for _ in range(args.repeat)]
+        figures["replay_per_s"] = round(statistics.median(r[0] for r in replays))
+        figures["events"] = replays[0][1]
+    return figures
