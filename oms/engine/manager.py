@@ -32,8 +32,9 @@ from oms.domain.ids import order_stream_id, parse_client_order_id
 from oms.domain.intents import cancel_requested_event, modify_requested_event, submitted_event
 from oms.domain.order import Order
 from oms.domain.risk import RateWindow, RiskContext, RiskLimits, Tick, check_place, denied_event
+from oms.domain.transitions import FILL_TYPES
 from oms.engine import mapping, translate
-from oms.engine.clock import BROKER_ACK, BROKER_SEND, JOURNAL, SIGNAL, SUBMIT, Stamp, stamp
+from oms.engine.clock import BROKER_ACK, BROKER_SEND, FILL, JOURNAL, SIGNAL, SUBMIT, Stamp, stamp
 from oms.engine.errors import NotReadyError, UnknownOrderError
 from oms.engine.eventlog import EventLog
 from oms.engine.router import OrderRouter
@@ -72,8 +73,6 @@ class OrderManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._subs: list[Subscription] = []
         self._callbacks: list[Callback] = []
-        self._prepare = journal.journal.prepare
-        self._submit = journal.journal.submit
         self.states.listen(self._on_folded)
 
     # -- subscribing ---------------------------------------------------------------------
@@ -139,26 +138,35 @@ class OrderManager:
                     kill.discard(scope)
         self.states.absorb(records)
 
-    def _metadata(self, coid: str, stages: Mapping[str, Stamp]) -> dict[str, Any]:
-        return {"correlation_id": coid, "stages": dict(stages)}
+    def _metadata(self, coid: str, stages: Mapping[str, Stamp], fill: bool = False
+                  ) -> dict[str, Any]:
+        """Correlation and the stages the order passed so far (a fill adds its own stamp)."""
+        passed = dict(stages)
+        if fill:
+            passed[FILL] = stamp()
+        return {"correlation_id": coid, "stages": passed}
 
     async def append(self, coid: str, planned: list[Planned]) -> list[RecordedEvent]:
-        """Journal events on an order's stream, each as its own idempotent append."""
+        """Journal events on an order's stream, each as its own idempotent append.
+
+        One append per event, so an event recorded already (a deal the listener journaled
+        first) is a no-op for itself alone; the appends are queued in order and committed
+        together by the journal's group commit.
+        """
         if not planned:
             return []
         stream = order_stream_id(coid)
-        metadata = self._metadata(coid, self._stages.get(coid, {}))
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[list[RecordedEvent]]] = []
-        for event_type, payload, event_id in planned:
-            request = self._prepare(
-                stream, [NewEvent(event_type, payload, event_id, metadata)], None
-            )
-            future: asyncio.Future[list[RecordedEvent]] = loop.create_future()
-            request.future = future
-            request.loop = loop
-            self._submit(request)
-            futures.append(future)
+        stages = self._stages.get(coid, {})
+        append = self.journal.append
+        futures = [
+            append(stream, [NewEvent(event_type, payload, event_id,
+                                     self._metadata(coid, stages, event_type in FILL_TYPES))])
+            for event_type, payload, event_id in planned
+        ]
+        if len(futures) == 1:
+            single = await futures[0]
+            self.absorb(single)
+            return single
         results = await asyncio.gather(*futures, return_exceptions=True)
         records: list[RecordedEvent] = []
         failure: BaseException | None = None

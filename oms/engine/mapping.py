@@ -8,7 +8,6 @@ events with floats. Every conversion in either direction lives here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -76,11 +75,8 @@ def order_query(order: Order, owned_tickets: Iterable[int] = ()) -> port.OrderQu
     `owned_tickets` are broker orders already known to be other orders of ours: the
     adapter's last-resort match by fingerprint must never pick one of those.
     """
-    request = place_request(order)
-    sent_at_s = order.created_ns // 1_000_000_000
-    query = port.OrderQuery.for_order(request, sent_at_s, order.broker_order_id)
     known = frozenset(t for t in owned_tickets if t != order.broker_order_id)
-    return replace(query, known_tickets=known)
+    return port.OrderQuery.for_order(place_request(order), order.broker_order_id, known)
 
 
 def modify_request(order: Order, changes: dict[str, Any]) -> port.ModifyOrder:

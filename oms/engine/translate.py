@@ -55,7 +55,8 @@ class FillCounter:
         self.filled += fields["volume"]
         complete = self.filled >= self.order.volume - VOLUME_EPS
         kind = OrderFilled.TYPE if complete else OrderPartiallyFilled.TYPE
-        payload = {"client_order_id": self.order.client_order_id, **fields}
+        payload = {"client_order_id": self.order.client_order_id,
+                   "account": self.order.account, **fields}
         return kind, payload, deal_event_id(ticket)
 
     @property

@@ -28,7 +28,7 @@ async def test_market_order_is_journaled_sent_and_filled(rig: Rig) -> None:
     assert len(deals) == 1 and deals[0].comment == coid
     assert fill.payload["volume"] == deals[0].volume and fill.payload["price"] == deals[0].price
     stages = fill.metadata["stages"]
-    assert {"submit", "journal", "broker_send", "broker_ack"} <= set(stages)
+    assert {"submit", "journal", "broker_send", "broker_ack", "fill"} <= set(stages)
     assert stages["submit"]["mono_ns"] <= stages["journal"]["mono_ns"] \
         <= stages["broker_send"]["mono_ns"] <= stages["broker_ack"]["mono_ns"]
     assert rig.manager.states.get(coid).status is OrderStatus.FILLED
