@@ -1,4 +1,4 @@
-"""Checkpointed projections: live folds equal rebuilds from 0, and restarts resume from snapshots."""
+"""Checkpointed projections: live folds equal rebuilds; restarts resume from snapshots."""
 
 from __future__ import annotations
 
