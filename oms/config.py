@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from oms.market.signals import SignalConfig
 
 DEFAULT_DATABASE_URL = "sqlite:///oms.db"
 
@@ -34,3 +36,6 @@ class Settings(BaseSettings):
     mt5_deviation_points: int = 20
     mt5_sim_seed: int = 1
     mt5_sim_margin_mode: Literal["hedging", "netting"] = "hedging"
+
+    # Thresholds of the market microstructure signals (oms/market/signals.py).
+    market_signals: SignalConfig = Field(default_factory=SignalConfig)

@@ -55,8 +55,8 @@ PROTOCOL_CONFIG: Final = {
 """Clients may read public attributes (record fields) and `_asdict`, and nothing private."""
 
 
-class BridgeRequestError(OmsError):
-    """A client sent code the bridge does not run."""
+class BridgeError(OmsError):
+    """A client sent code the bridge does not run, or the bridge cannot listen."""
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -82,9 +82,9 @@ def _value(node: ast.expr) -> Any:
             args = [_value(a) for a in node.args]
             kwargs = {k.arg: _value(k.value) for k in node.keywords if k.arg is not None}
             if len(kwargs) != len(node.keywords):
-                raise BridgeRequestError("datetime arguments must be named or positional")
+                raise BridgeError("datetime arguments must be named or positional")
             return make(*args, **kwargs)
-    raise BridgeRequestError(f"not a literal argument: {ast.unparse(node)}")
+    raise BridgeError(f"not a literal argument: {ast.unparse(node)}")
 
 
 def parse_call(text: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
@@ -92,20 +92,20 @@ def parse_call(text: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise BridgeRequestError(f"unparseable expression: {text[:120]!r}") from exc
+        raise BridgeError(f"unparseable expression: {text[:120]!r}") from exc
     call = tree.body
     if not isinstance(call, ast.Call) or _dotted(call.func) is None:
-        raise BridgeRequestError(f"only mt5.<function>(...) calls are served: {text[:120]!r}")
+        raise BridgeError(f"only mt5.<function>(...) calls are served: {text[:120]!r}")
     name = _dotted(call.func) or ""
     module, _, function = name.partition(".")
     if module != "mt5" or function not in TERMINAL_FUNCTIONS:
-        raise BridgeRequestError(f"{name} is not a terminal function the bridge serves")
+        raise BridgeError(f"{name} is not a terminal function the bridge serves")
     args: list[Any] = []
     for arg in call.args:
         if isinstance(arg, ast.Starred):
             spread = _value(arg.value)
             if not isinstance(spread, tuple | list):
-                raise BridgeRequestError("*arguments must be a tuple or list literal")
+                raise BridgeError("*arguments must be a tuple or list literal")
             args.extend(spread)
         else:
             args.append(_value(arg))
@@ -114,7 +114,7 @@ def parse_call(text: str) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
         if keyword.arg is None:
             spread = _value(keyword.value)
             if not isinstance(spread, dict) or not all(isinstance(k, str) for k in spread):
-                raise BridgeRequestError("**arguments must be a dict literal with str keys")
+                raise BridgeError("**arguments must be a dict literal with str keys")
             kwargs.update(spread)
         else:
             kwargs[keyword.arg] = _value(keyword.value)
@@ -126,7 +126,7 @@ def check_setup(text: str) -> None:
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        raise BridgeRequestError(f"unparseable statement: {text[:120]!r}") from exc
+        raise BridgeError(f"unparseable statement: {text[:120]!r}") from exc
     for stmt in tree.body:
         if isinstance(stmt, ast.Import) and all(
             (alias.name, alias.asname) in _SETUP_IMPORTS for alias in stmt.names
@@ -139,7 +139,7 @@ def check_setup(text: str) -> None:
             and all(isinstance(a, ast.Constant) for a in stmt.value.args)
         ):
             continue
-        raise BridgeRequestError(f"the bridge runs no code: {ast.unparse(stmt)[:120]!r}")
+        raise BridgeError(f"the bridge runs no code: {ast.unparse(stmt)[:120]!r}")
 
 
 class _Unavailable:
@@ -181,10 +181,13 @@ class TerminalService(rpyc.Service):  # type: ignore[misc]
 
 def make_server(terminal: Any, host: str = "127.0.0.1", port: int = 18812) -> ThreadedServer:
     """A threaded RPyC server for one terminal (call `.start()` to serve, `.close()` to stop)."""
-    return ThreadedServer(
-        TerminalService(terminal),
-        hostname=host,
-        port=port,
-        protocol_config=PROTOCOL_CONFIG,
-        listener_timeout=None,
-    )
+    try:
+        return ThreadedServer(
+            TerminalService(terminal),
+            hostname=host,
+            port=port,
+            protocol_config=PROTOCOL_CONFIG,
+            listener_timeout=None,
+        )
+    except OSError as exc:
+        raise BridgeError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc

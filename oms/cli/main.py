@@ -43,6 +43,7 @@ def _root() -> None:
 def _register_commands() -> None:
     """Import the command modules; each adds its commands to `app`."""
     # Command modules are listed here as they land.
+    import oms.cli.book
     import oms.cli.sim  # noqa: F401
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from oms.cli.main import app
+from oms.errors import OmsError
 
 sim_app = typer.Typer(no_args_is_help=True, help="The simulated MetaTrader 5 terminal.")
 app.add_typer(sim_app, name="sim")
@@ -36,7 +37,12 @@ def serve(
     ] = 100,
 ) -> None:
     """Serve one simulated terminal to mt5linux clients until interrupted."""
-    from oms.broker.bridge import make_server
+    try:
+        from oms.broker.bridge import make_server
+    except ImportError as exc:
+        raise OmsError(
+            f"oms sim serve needs RPyC ({exc.name} is missing): pip install 'oms[mt5linux]'"
+        ) from exc
     from oms.broker.sim import SimulatedTerminal
     from oms.broker.sim.pacer import Pacer
 

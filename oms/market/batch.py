@@ -54,27 +54,30 @@ def best_prices(
         hi = min(n, lo + chunk)
         cs, cp, cq = s[lo:hi], p[lo:hi], q[lo:hi]
         is_bid = cs == 0
-        out_bid[lo:hi] = _side_best(cp, cq, is_bid, target.bids, True)
-        out_ask[lo:hi] = _side_best(cp, cq, ~is_bid, target.asks, False)
-        _apply_final(target, cs, cp, cq)
+        out_bid[lo:hi], bids = _side_best(cp, cq, is_bid, target.bids, True)
+        out_ask[lo:hi], asks = _side_best(cp, cq, ~is_bid, target.asks, False)
+        target.bids, target.asks = bids, asks
+    target.replace_levels(target.bids, target.asks)
     _report_crossings(target, out_bid, out_ask)
     return out_bid, out_ask
 
 
 def _side_best(
     prices: I64, sizes: I64, mask: npt.NDArray[np.bool_], levels: dict[int, int], is_bid: bool
-) -> I64:
-    """Touch of one side after each position of the chunk (NO_BID / NO_ASK where empty)."""
+) -> tuple[I64, dict[int, int]]:
+    """Touch of one side after each position of the chunk, and the side's levels after it."""
     n = prices.size
     pos = np.flatnonzero(mask)
     init = np.fromiter(levels.keys(), dtype=np.int64, count=len(levels))
+    init_sizes = np.fromiter(levels.values(), dtype=np.int64, count=len(levels))
     m = init.size
     # prefix: one pseudo-update per carried level, all at chunk position 0
     all_pos = np.concatenate((np.zeros(m, dtype=np.int64), pos))
     all_price = np.concatenate((init, prices[pos]))
-    alive = np.concatenate((np.ones(m, dtype=bool), sizes[pos] > 0))
+    all_size = np.concatenate((init_sizes, sizes[pos]))
+    alive = all_size > 0
     if all_pos.size == 0:
-        return np.full(n, NO_BID if is_bid else NO_ASK, dtype=np.int64)
+        return np.full(n, NO_BID if is_bid else NO_ASK, dtype=np.int64), {}
     base = int(all_price.min())
     span = int(all_price.max()) - base + 1
     # rank prices so that a larger value is a better price, 1-based so 0 means empty
@@ -91,7 +94,13 @@ def _side_best(
     same = np.empty(g_rank.size, dtype=bool)
     same[:-1] = g_rank[1:] == g_rank[:-1]
     same[-1] = False
-    nxt[~same] = n
+    last = ~same
+    nxt[last] = n
+    final_sizes = all_size[order[last]]
+    live = final_sizes > 0
+    final = dict(
+        zip(all_price[order[last]][live].tolist(), final_sizes[live].tolist(), strict=True)
+    )
     keep = alive[order]
     start = g_pos[keep]
     end = nxt[keep]
@@ -101,7 +110,7 @@ def _side_best(
     best_rank = _range_max(start, end, val, n)
     res = best_rank + (base - 1) if is_bid else (span + base) - best_rank
     res[best_rank == 0] = NO_BID if is_bid else NO_ASK
-    return res
+    return res, final
 
 
 def _range_max(start: I64, end: I64, val: I64, n: int) -> I64:
@@ -128,24 +137,6 @@ def _range_max(start: I64, end: I64, val: I64, n: int) -> I64:
     return result
 
 
-def _apply_final(book: L2Book, sides: I64, prices: I64, sizes: I64) -> None:
-    """Leave the book in the state the last update of each level says."""
-    key = prices * 2 + sides
-    rev = key[::-1]
-    uniq, first_in_rev = np.unique(rev, return_index=True)
-    last = sizes.size - 1 - first_in_rev
-    for side, price, size in zip(
-        (uniq & 1).tolist(), (uniq >> 1).tolist(), sizes[last].tolist(), strict=True
-    ):
-        levels = book.bids if side == 0 else book.asks
-        if size > 0:
-            levels[price] = size
-        else:
-            levels.pop(price, None)
-    book.best_bid = max(book.bids) if book.bids else None
-    book.best_ask = min(book.asks) if book.asks else None
-
-
 def _report_crossings(book: L2Book, bids: I64, asks: I64) -> None:
     """Record where the touch crossed, locked or uncrossed inside the batch, as `update` would."""
     if bids.size == 0:
@@ -163,7 +154,5 @@ def _report_crossings(book: L2Book, bids: I64, asks: I64) -> None:
             kind: IssueKind = "locked" if bb == ba else "crossed"
             book.issues.append(IntegrityIssue(kind, None, bb, ba, f"batch update {i}"))
         else:
-            book.issues.append(
-                IntegrityIssue("uncrossed", None, bid_v, ask_v, f"batch update {i}")
-            )
+            book.issues.append(IntegrityIssue("uncrossed", None, bid_v, ask_v, f"batch update {i}"))
     book.crossed = bool(bad[-1])

@@ -2,7 +2,9 @@
 
 Prices are integer ticks and sizes integers. The hot path (`update`) keeps one dict per side
 and the best price of each side cached, so reading the touch after every event costs two
-attribute reads; the best is recomputed only when the best level itself is deleted.
+attribute reads. The best is recomputed only when the best level itself is deleted: by
+probing the next few ticks (dense books), else from a heap of live prices with lazy deletion,
+so a deep book with a sparse top costs O(log n), never a scan of every level.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
+from heapq import heapify, heappop, heappush
 from typing import Literal
 
 from oms.market.errors import MarketDataError
 from oms.market.sides import ASK, BID, side_name
 
-IssueKind = Literal["gap", "crossed", "locked", "uncrossed", "snapshot"]
+_PROBE_TICKS = 32
+"""Ticks probed one by one for the next best level before scanning the whole side."""
+
+IssueKind = Literal["gap", "duplicate", "crossed", "locked", "uncrossed", "snapshot"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,8 @@ class L2Book:
     """Aggregated depth per price with cached touch, integrity flags and derived measures."""
 
     __slots__ = (
+        "_ask_heap",
+        "_bid_heap",
         "asks",
         "best_ask",
         "best_bid",
@@ -81,6 +89,10 @@ class L2Book:
         self.last_seq: int | None = None
         self.issues: list[IntegrityIssue] = []
         self.last_trade: LastTrade | None = None
+        # every live price (max-heap of bids as negatives, min-heap of asks), plus stale
+        # entries of deleted levels that are dropped when they surface
+        self._bid_heap: list[int] = []
+        self._ask_heap: list[int] = []
 
     # ---- hot path -------------------------------------------------------------------------
 
@@ -89,6 +101,11 @@ class L2Book:
         if side == 0:
             bids = self.bids
             if size > 0:
+                if price not in bids:
+                    heap = self._bid_heap
+                    heappush(heap, -price)
+                    if len(heap) > 2 * len(bids) + 64:
+                        self._rebuild_heaps()
                 bids[price] = size
                 bb = self.best_bid
                 if bb is None or price > bb:
@@ -98,7 +115,18 @@ class L2Book:
                         self.check_cross()
             elif size == 0:
                 if bids.pop(price, None) is not None and price == self.best_bid:
-                    self.best_bid = max(bids) if bids else None
+                    # the next level is usually a few ticks away: probe before the heap
+                    p = price - 1
+                    stop = price - _PROBE_TICKS
+                    while p > stop and p not in bids:
+                        p -= 1
+                    if p > stop:
+                        self.best_bid = p
+                    else:
+                        heap = self._bid_heap
+                        while heap and -heap[0] not in bids:
+                            heappop(heap)
+                        self.best_bid = -heap[0] if heap else None
                     if self.crossed:
                         self.check_cross()
             else:
@@ -106,6 +134,11 @@ class L2Book:
         elif side == 1:
             asks = self.asks
             if size > 0:
+                if price not in asks:
+                    heap = self._ask_heap
+                    heappush(heap, price)
+                    if len(heap) > 2 * len(asks) + 64:
+                        self._rebuild_heaps()
                 asks[price] = size
                 ba = self.best_ask
                 if ba is None or price < ba:
@@ -115,13 +148,40 @@ class L2Book:
                         self.check_cross()
             elif size == 0:
                 if asks.pop(price, None) is not None and price == self.best_ask:
-                    self.best_ask = min(asks) if asks else None
+                    p = price + 1
+                    stop = price + _PROBE_TICKS
+                    while p < stop and p not in asks:
+                        p += 1
+                    if p < stop:
+                        self.best_ask = p
+                    else:
+                        heap = self._ask_heap
+                        while heap and heap[0] not in asks:
+                            heappop(heap)
+                        self.best_ask = heap[0] if heap else None
                     if self.crossed:
                         self.check_cross()
             else:
                 raise MarketDataError(f"negative size {size} for ask level {price}")
         else:
             raise MarketDataError(f"unknown book side {side!r} (0 bid, 1 ask)")
+
+    def _rebuild_heaps(self) -> None:
+        """Index every live level again (after wholesale changes, or when stale entries pile up)."""
+        bid_heap = [-p for p in self.bids]
+        heapify(bid_heap)
+        ask_heap = list(self.asks)
+        heapify(ask_heap)
+        self._bid_heap = bid_heap
+        self._ask_heap = ask_heap
+
+    def replace_levels(self, bids: dict[int, int], asks: dict[int, int]) -> None:
+        """Install whole sides at once (snapshots, the array path) and recompute the touch."""
+        self.bids = bids
+        self.asks = asks
+        self.best_bid = max(bids) if bids else None
+        self.best_ask = min(asks) if asks else None
+        self._rebuild_heaps()
 
     # ---- integrity ------------------------------------------------------------------------
 
@@ -136,17 +196,28 @@ class L2Book:
             self.issues.append(IntegrityIssue("uncrossed", self.last_seq, bb, ba))
         self.crossed = now_crossed
 
-    def update_seq(self, seq: int, side: int, price: int, size: int) -> None:
-        """Apply a sequenced update; a gap marks the book stale until the next snapshot."""
-        self.check_seq(seq)
+    def update_seq(self, seq: int, side: int, price: int, size: int) -> bool:
+        """Apply a sequenced update; False when it was a duplicate and was not applied."""
+        if not self.check_seq(seq):
+            return False
         self.update(side, price, size)
+        return True
 
-    def check_seq(self, seq: int) -> None:
-        """Advance the sequence number, flagging a gap or a replayed message."""
+    def check_seq(self, seq: int) -> bool:
+        """Advance the sequence number; a gap marks the book stale until the next snapshot.
+
+        A number at or below the last one is a duplicate or a late message: it is reported
+        and must not be applied (returns False), since its effect is already in the book.
+        """
         last = self.last_seq
         if last is not None and seq != last + 1:
             if seq <= last:
-                raise MarketDataError(f"sequence went backwards: {seq} after {last}")
+                self.issues.append(
+                    IntegrityIssue(
+                        "duplicate", seq, self.best_bid, self.best_ask, f"after {last}; skipped"
+                    )
+                )
+                return False
             self.stale = True
             self.issues.append(
                 IntegrityIssue(
@@ -154,6 +225,7 @@ class L2Book:
                 )
             )
         self.last_seq = seq
+        return True
 
     def snapshot(
         self,
@@ -162,17 +234,15 @@ class L2Book:
         seq: int | None = None,
     ) -> None:
         """Replace the whole book with a full picture; this is what clears staleness."""
-        new_bids = _levels(bids, "bid")
-        new_asks = _levels(asks, "ask")
-        self.bids, self.asks = new_bids, new_asks
-        self.best_bid = max(new_bids) if new_bids else None
-        self.best_ask = min(new_asks) if new_asks else None
+        self.replace_levels(_levels(bids, "bid"), _levels(asks, "ask"))
+        self.mark_fresh(seq)
+
+    def mark_fresh(self, seq: int | None) -> None:
+        """A full picture was just loaded: clear staleness and re-check the touch."""
         if seq is not None:
             self.last_seq = seq
-        was_stale = self.stale
-        self.stale = False
-        self.crossed = False
-        if was_stale:
+        if self.stale:
+            self.stale = False
             self.issues.append(
                 IntegrityIssue("snapshot", seq, self.best_bid, self.best_ask, "stale cleared")
             )
@@ -180,10 +250,7 @@ class L2Book:
 
     def clear(self) -> None:
         """Empty both sides (a feed reset); sequence tracking is kept."""
-        self.bids = {}
-        self.asks = {}
-        self.best_bid = None
-        self.best_ask = None
+        self.replace_levels({}, {})
         if self.crossed:
             self.check_cross()
 

@@ -42,6 +42,15 @@ class BookSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderBookSnapshot:
+    """L3: every resting order as (order id, side, price, size), front of each queue first."""
+
+    ts_ns: int
+    orders: tuple[tuple[int, int, int, int], ...]
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BookCleared:
     """The feed says the book is empty (a reset or a halt)."""
 
@@ -108,6 +117,7 @@ MarketEvent = (
     | TradePrint
     | BookSnapshot
     | BookCleared
+    | OrderBookSnapshot
     | OrderAdded
     | OrderCancelled
     | OrderModified

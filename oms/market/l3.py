@@ -7,6 +7,7 @@ level totals in the embedded `L2Book`, which therefore always shows the L2 proje
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from oms.market.book import L2Book
@@ -121,6 +122,13 @@ class L3Book:
         self.queues = ({}, {})
         self.totals = ({}, {})
         self.l2.clear()
+
+    def snapshot(self, orders: Iterable[tuple[int, int, int, int]], seq: int | None = None) -> None:
+        """Replace the book with (order id, side, price, size) in queue order; clears staleness."""
+        self.clear()
+        for order_id, side, price, size in orders:
+            self.add(order_id, side, price, size)
+        self.l2.mark_fresh(seq)
 
     def queue_spot(self, order_id: int) -> QueueSpot:
         """Exact FIFO position: the orders and volume ahead of and behind this one."""

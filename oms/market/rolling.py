@@ -2,8 +2,9 @@
 
 Signals and queue estimates need more than the new state: they need to know whether a level
 shrank because it traded or because it was withdrawn. On an L2 feed a trade print arrives
-before the level update it explains, so the traded volume is held per (resting side, price)
-and matched against the next decrease there; the rest of a decrease is a cancel.
+before the level update it explains, so the traded volume (up to the size displayed) is held per
+(resting side, price) and matched against the next update there, for at most
+`pending_ttl_ns`; the rest of a decrease is a cancel.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from oms.market.events import (
     LevelSet,
     MarketEvent,
     OrderAdded,
+    OrderBookSnapshot,
     OrderCancelled,
     OrderExecuted,
     OrderModified,
@@ -90,11 +92,13 @@ Observation = LevelChange | Print | OrderLife | IntegrityIssue
 class RollingBook:
     """An L2 book (or an L3 book and its L2 projection) kept current from feed events."""
 
-    def __init__(self, l3: bool = False) -> None:
+    def __init__(self, l3: bool = False, pending_ttl_ns: int = 1_000_000_000) -> None:
         self.l3: L3Book | None = L3Book() if l3 else None
         self.book: L2Book = self.l3.l2 if self.l3 is not None else L2Book()
         self.ts_ns: int | None = None
-        self._pending: dict[tuple[int, int], int] = {}
+        # traded volume waiting for the level update that shows it: key -> (first ts, volume)
+        self._pending: dict[tuple[int, int], tuple[int, int]] = {}
+        self.pending_ttl_ns = pending_ttl_ns
 
     def apply(self, event: MarketEvent) -> list[Observation]:
         """Apply one event; return what it changed, including any integrity issue raised."""
@@ -103,8 +107,9 @@ class RollingBook:
         if self.ts_ns is not None and event.ts_ns < self.ts_ns:
             raise MarketDataError(f"event time went backwards: {event.ts_ns} < {self.ts_ns}")
         self.ts_ns = event.ts_ns
-        if event.seq is not None:
-            book.check_seq(event.seq)
+        snapshot = isinstance(event, (BookSnapshot, OrderBookSnapshot))
+        if event.seq is not None and not snapshot and not book.check_seq(event.seq):
+            return list(book.issues[n_issues:])  # a duplicate: reported, not applied
         out: list[Observation] = []
         if isinstance(event, LevelSet):
             self._need_l2(event)
@@ -115,6 +120,10 @@ class RollingBook:
             self._need_l2(event)
             book.snapshot(event.bids, event.asks, event.seq)
             self._pending.clear()
+        elif isinstance(event, OrderBookSnapshot):
+            if self.l3 is None:
+                raise MarketDataError("OrderBookSnapshot needs an L3 book (RollingBook(l3=True))")
+            self.l3.snapshot(event.orders, event.seq)
         elif isinstance(event, BookCleared):
             if self.l3 is not None:
                 self.l3.clear()
@@ -135,7 +144,9 @@ class RollingBook:
         book = self.book
         before = book.size_at(event.side, event.price)
         book.update(event.side, event.price, event.size)
-        pending = self._pending.pop((event.side, event.price), 0)
+        since, pending = self._pending.pop((event.side, event.price), (0, 0))
+        if pending and event.ts_ns - since > self.pending_ttl_ns:
+            pending = 0  # a print whose level update never came must not explain later cancels
         decrease = before - event.size
         traded = min(decrease, pending) if decrease > 0 else 0
         cancelled = decrease - traded if decrease > 0 else 0
@@ -161,7 +172,9 @@ class RollingBook:
         displayed = book.size_at(resting, event.price)
         if self.l3 is None:
             key = (resting, event.price)
-            self._pending[key] = self._pending.get(key, 0) + event.size
+            since, volume = self._pending.get(key, (event.ts_ns, 0))
+            # only the displayed part can show up as a decrease; the rest was hidden
+            self._pending[key] = (since, min(volume + event.size, displayed))
         return Print(
             event.ts_ns, event.price, event.size, aggressor, displayed, event.size > displayed
         )
@@ -213,38 +226,30 @@ class RollingBook:
             side, price, size = _resting(l3, event.order_id)
             old_before = book.size_at(side, price)
             new_before = book.size_at(side, event.price)
+            touch = book.best_bid if side == BID else book.best_ask
             l3.modify(event.order_id, event.price, event.size)
-            old_after = book.size_at(side, price)
-            if event.price == price:
-                out.append(
-                    LevelChange(
-                        ts, side, price, old_before, old_after, 0, max(0, old_before - old_after)
+            oid = event.order_id
+            if event.price == price and event.size <= size:
+                cut = size - event.size
+                if cut:
+                    out.append(
+                        OrderLife(
+                            ts, "cancel", oid, side, price, cut, event.size, old_before, touch
+                        )
                     )
-                )
+                    out.append(LevelChange(ts, side, price, old_before, old_before - cut, 0, cut))
             else:
-                touch = book.best_bid if side == BID else book.best_ask
-                out.append(
-                    OrderLife(ts, "cancel", event.order_id, side, price, size, 0, old_before, touch)
-                )
-                out.append(LevelChange(ts, side, price, old_before, old_after, 0, size))
+                # priority lost: the order leaves its queue and joins the back of the new one
+                left = old_before - size
+                out.append(OrderLife(ts, "cancel", oid, side, price, size, 0, old_before, touch))
+                out.append(LevelChange(ts, side, price, old_before, left, 0, size))
+                join = left if event.price == price else new_before
                 out.append(
                     OrderLife(
-                        ts,
-                        "add",
-                        event.order_id,
-                        side,
-                        event.price,
-                        event.size,
-                        event.size,
-                        new_before,
-                        touch,
+                        ts, "add", oid, side, event.price, event.size, event.size, join, touch
                     )
                 )
-                out.append(
-                    LevelChange(
-                        ts, side, event.price, new_before, book.size_at(side, event.price), 0, 0
-                    )
-                )
+                out.append(LevelChange(ts, side, event.price, join, join + event.size, 0, 0))
         elif isinstance(event, OrderExecuted):
             side, price, _ = _resting(l3, event.order_id)
             before = book.size_at(side, price)

@@ -44,7 +44,8 @@ class SpoofConfig(BaseModel):
     """Large orders away from the touch, cancelled untouched and quickly, again and again.
 
     Large means at least `min_size_ratio` times the bigger of the level's size before the
-    order and the average size of the side's other top five levels.
+    order and the average size of the side's other top five levels. On an L2 feed a jump in
+    a level's size stands for the order and a cancel of that much for its removal.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,7 +62,7 @@ class IcebergConfig(BaseModel):
     """Size shown again at a price right after it traded."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    refill_window_ns: int = Field(100 * MS, gt=0)
+    refill_window_ns: int = Field(10 * MS, gt=0)
     min_refills: int = Field(2, ge=1)
 
 
@@ -265,6 +266,28 @@ class SpoofDetector:
         if p.resting_side is not None:
             self._traded[p.resting_side].append((p.ts_ns, p.size))
 
+    def on_level(self, c: LevelChange, book: L2Book) -> Spoof | None:
+        """L2 feeds: a jump in a level's size stands for one order, its removal for a cancel."""
+        pseudo_id = -(c.price * 2 + c.side) - 1
+        cand = self._candidates.get(pseudo_id)
+        touch = book.best_bid if c.side == BID else book.best_ask
+        if cand is None:
+            if c.added <= 0:
+                return None
+            life = OrderLife(
+                c.ts_ns, "add", pseudo_id, c.side, c.price, c.added, c.added, c.before, touch
+            )
+        elif c.traded > 0:
+            life = OrderLife(c.ts_ns, "execute", pseudo_id, c.side, c.price, c.traded, 0, 0, touch)
+        elif c.cancelled > 0:
+            left = max(0, cand[3] - c.cancelled)
+            life = OrderLife(
+                c.ts_ns, "cancel", pseudo_id, c.side, c.price, c.cancelled, left, c.before, touch
+            )
+        else:
+            return None
+        return self.on_order(life, book)
+
     def on_order(self, o: OrderLife, book: L2Book) -> Spoof | None:
         """Follow candidate orders through add, execute and cancel."""
         cfg = self.config
@@ -422,6 +445,7 @@ class SignalEngine:
         self.spoof = SpoofDetector(cfg.spoof)
         self.iceberg = IcebergDetector(cfg.iceberg)
         self.ofi = OfiDetector(cfg.ofi)
+        self._orders_seen = False  # an L3 feed: spoofing is followed by order, not by level
 
     def on_event(self, ts_ns: int, observations: list[Observation], book: L2Book) -> list[Signal]:
         """Signals fired by one feed event, given what it changed and the book after it."""
@@ -440,7 +464,12 @@ class SignalEngine:
                 ice = self.iceberg.on_change(obs)
                 if ice is not None:
                     out.append(ice)
+                if not self._orders_seen:
+                    level_spoof = self.spoof.on_level(obs, book)
+                    if level_spoof is not None:
+                        out.append(level_spoof)
             elif isinstance(obs, OrderLife):
+                self._orders_seen = True
                 spoof = self.spoof.on_order(obs, book)
                 if spoof is not None:
                     out.append(spoof)

@@ -2,7 +2,9 @@
 
 `bench.py book --json [--deltas FILE.csv] [--updates N] [--l3-messages N] [--repeat R]`
 The deltas file holds rows `side,price,size` (side 0 bid / 1 ask, price in ticks, size 0
-deletes); without it a seeded synthetic stream is used. Each figure is the median of R runs.
+deletes); without it a seeded synthetic stream is used. Each figure is the median of R runs,
+by wall time (`*_per_s`) and by this process's CPU time (`*_per_cpu_s`, which a busy machine
+inflates less).
 """
 
 from __future__ import annotations
@@ -32,25 +34,36 @@ def load_deltas(path: Path) -> L2Stream:
     return L2Stream(data[:, 0].copy(), data[:, 1].copy(), data[:, 2].copy())
 
 
-def per_event_rate(rows: list[tuple[int, int, int]]) -> tuple[float, L2Book]:
-    """Updates per second through `L2Book.update`, reading the touch after every update."""
+class Clock:
+    """Wall time and this process's CPU time of one measured section."""
+
+    def __enter__(self) -> Clock:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def per_event_rate(rows: list[tuple[int, int, int]]) -> tuple[Clock, L2Book]:
+    """Time `L2Book.update` over the rows, reading the touch after every update."""
     book = L2Book()
     update = book.update
-    start = time.perf_counter()
-    for side, price, size in rows:
-        update(side, price, size)
-        _bid = book.best_bid
-        _ask = book.best_ask
-    elapsed = time.perf_counter() - start
-    return len(rows) / elapsed, book
+    with Clock() as clock:
+        for side, price, size in rows:
+            update(side, price, size)
+            _bid = book.best_bid
+            _ask = book.best_ask
+    return clock, book
 
 
-def batch_rate(stream: L2Stream) -> tuple[float, np.ndarray, np.ndarray]:
-    """Updates per second through the array path (touch for every update as arrays)."""
-    start = time.perf_counter()
-    bids, asks = best_prices(stream.sides, stream.prices, stream.sizes, L2Book())
-    elapsed = time.perf_counter() - start
-    return len(stream) / elapsed, bids, asks
+def batch_rate(stream: L2Stream) -> tuple[Clock, np.ndarray, np.ndarray]:
+    """Time the array path (the touch after every update, as arrays)."""
+    with Clock() as clock:
+        bids, asks = best_prices(stream.sides, stream.prices, stream.sizes, L2Book())
+    return clock, bids, asks
 
 
 def touch_sequence(rows: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -65,13 +78,20 @@ def touch_sequence(rows: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.nda
     return np.asarray(bids, dtype=np.int64), np.asarray(asks, dtype=np.int64)
 
 
-def l3_rate(rows: list[tuple[int, int, int, int, int]]) -> float:
-    """L3 messages per second through `apply_message` (book and its L2 projection)."""
+def l3_rate(rows: list[tuple[int, int, int, int, int]]) -> Clock:
+    """Time L3 messages through `apply_message` (book and its L2 projection)."""
     book = L3Book()
-    start = time.perf_counter()
-    for kind, order_id, side, price, size in rows:
-        apply_message(book, kind, order_id, side, price, size)
-    return len(rows) / (time.perf_counter() - start)
+    with Clock() as clock:
+        for kind, order_id, side, price, size in rows:
+            apply_message(book, kind, order_id, side, price, size)
+    return clock
+
+
+def _rates(n: int, clocks: list[Clock]) -> tuple[int, int]:
+    """Median rate by wall time and by CPU time (the latter shows contention on the machine)."""
+    wall = statistics.median(n / c.wall for c in clocks)
+    cpu = statistics.median(n / c.cpu for c in clocks if c.cpu > 0) if clocks else 0.0
+    return round(wall), round(cpu)
 
 
 def main(argv: list[str]) -> dict[str, Any]:
@@ -87,26 +107,32 @@ def main(argv: list[str]) -> dict[str, Any]:
 
     stream = load_deltas(args.deltas) if args.deltas else l2_stream(args.updates, seed=args.seed)
     rows = stream.rows()
-    per_event: list[float] = []
-    batch: list[float] = []
+    per_event: list[Clock] = []
+    batch: list[Clock] = []
     book = L2Book()
     for _ in range(args.repeat):
-        rate, book = per_event_rate(rows)
-        per_event.append(rate)
-        rate, bids, asks = batch_rate(stream)
-        batch.append(rate)
+        clock, book = per_event_rate(rows)
+        per_event.append(clock)
+        clock, bids, asks = batch_rate(stream)
+        batch.append(clock)
     want_bids, want_asks = touch_sequence(rows)
     identical = bool(np.array_equal(bids, want_bids) and np.array_equal(asks, want_asks))
 
     l3_rows = l3_stream(args.l3_messages, seed=args.seed).rows()
     l3 = [l3_rate(l3_rows) for _ in range(args.repeat)]
+    updates_wall, updates_cpu = _rates(len(rows), per_event)
+    batch_wall, batch_cpu = _rates(len(rows), batch)
+    l3_wall, l3_cpu = _rates(len(l3_rows), l3)
     return {
         "updates": len(rows),
-        "updates_per_s": round(statistics.median(per_event)),
-        "batch_updates_per_s": round(statistics.median(batch)),
+        "updates_per_s": updates_wall,
+        "updates_per_cpu_s": updates_cpu,
+        "batch_updates_per_s": batch_wall,
+        "batch_updates_per_cpu_s": batch_cpu,
         "identical_best_sequences": identical,
         "l3_messages": len(l3_rows),
-        "l3_messages_per_s": round(statistics.median(l3)),
+        "l3_messages_per_s": l3_wall,
+        "l3_messages_per_cpu_s": l3_cpu,
         "final_best_bid": book.best_bid,
         "final_best_ask": book.best_ask,
         "source": str(args.deltas) if args.deltas else f"synthetic seed {args.seed}",

@@ -76,7 +76,7 @@ def test_limit_order_fills_in_two_deals() -> None:
     assert order.avg_fill_price == pytest.approx(0.4 * 1.0 + 0.6 * 1.5)
     assert order.commission == pytest.approx(-0.2)
     assert order.remaining_volume == 0.0
-    assert order.anomalies == []
+    assert order.anomalies == ()
     assert order.created_ns == 1 and order.updated_ns == 4 and order.events == 4
 
 
@@ -167,7 +167,7 @@ def test_fills_journaled_before_the_resolution_stand() -> None:
     resolved = OrderOutcomeResolved(client_order_id=COID, resolution=Resolution.FILLED)
     order = run(submitted(), unknown, fill(1, 1.0, final=True), resolved)
     assert order.status is S.FILLED
-    assert order.anomalies == []
+    assert order.anomalies == ()
 
 
 def test_modify_and_cancel_flags() -> None:
@@ -187,7 +187,7 @@ def test_modify_and_cancel_flags() -> None:
     assert order.status is S.FILLED and order.pending_cancel is None
     order = order.apply(OrderCancelRejected(client_order_id=COID, request_id="c1", retcode=10029,
                                             reason="already filled"))
-    assert order.status is S.FILLED and order.anomalies == []
+    assert order.status is S.FILLED and order.anomalies == ()
 
 
 def test_expired_and_to_dict_round_trip() -> None:
@@ -195,7 +195,7 @@ def test_expired_and_to_dict_round_trip() -> None:
     assert order.status is S.EXPIRED
     back = Order.from_dict(order.to_dict())
     assert back.to_dict() == order.to_dict()
-    assert back.deal_tickets == {1}
+    assert back.deal_tickets == (1,)
 
 
 def sample_events() -> list[OrderEvent]:
@@ -272,7 +272,7 @@ def test_random_sequences_never_raise_and_fills_count_once(
             seen.setdefault(deal, 0.25)
         order = order.apply(event)
     assert order.filled_volume == pytest.approx(sum(seen.values()))
-    assert order.deal_tickets == set(seen)
+    assert set(order.deal_tickets) == set(seen)
     assert order.status in set(S)
 
 

@@ -105,11 +105,15 @@ def test_sequence_gap_marks_stale_until_a_snapshot() -> None:
     assert not book.stale
 
 
-def test_sequence_going_backwards_is_an_error() -> None:
+def test_duplicate_or_late_sequence_numbers_are_reported_and_skipped() -> None:
     book = L2Book()
-    book.update_seq(5, BID, 100, 5)
-    with pytest.raises(MarketDataError, match="backwards"):
-        book.update_seq(5, BID, 100, 6)
+    assert book.update_seq(5, BID, 100, 5)
+    assert not book.update_seq(5, BID, 100, 6)
+    assert not book.update_seq(3, BID, 101, 6)
+    assert book.bids == {100: 5}
+    assert [i.kind for i in book.issues] == ["duplicate", "duplicate"]
+    assert not book.stale
+    assert book.update_seq(6, BID, 100, 7)
 
 
 def test_snapshot_rejects_bad_levels_and_reports_a_crossed_picture() -> None:
@@ -121,6 +125,9 @@ def test_snapshot_rejects_bad_levels_and_reports_a_crossed_picture() -> None:
     book.snapshot([(105, 1)], [(104, 1)])
     assert book.crossed
     assert book.issues[-1].kind == "crossed"
+    book.snapshot([(103, 1)], [(104, 1)])
+    assert not book.crossed
+    assert book.issues[-1].kind == "uncrossed"
 
 
 def test_clear_empties_both_sides() -> None:
@@ -184,3 +191,50 @@ def test_last_trade_is_kept_and_bad_trades_refused() -> None:
     assert (book.last_trade.price, book.last_trade.size, book.last_trade.ts_ns) == (102, 3, 1_000)
     with pytest.raises(MarketDataError):
         book.record_trade(1_001, 102, 0, BID)
+
+
+wide_updates = st.lists(
+    st.tuples(st.integers(0, 1), st.integers(0, 2_000), st.integers(0, 2)), max_size=300
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(wide_updates)
+def test_touch_is_right_when_the_next_level_is_far_away(rows: list) -> None:
+    book = L2Book()
+    seen = []
+    for side, price, size in rows:
+        book.update(side, price, size)
+        seen.append((book.best_bid, book.best_ask))
+    assert seen == _reference(rows)
+
+
+def test_sparse_top_of_a_deep_book_and_heavy_churn() -> None:
+    book = L2Book()
+    rows = [(BID, p, 1) for p in range(0, 10_000, 97)]
+    rows += [(ASK, p, 1) for p in range(20_000, 30_000, 89)]
+    for k in range(5_000):  # churn deep levels so stale index entries pile up
+        price = 97 * (k % 100) + 50  # between the resting levels
+        rows.append((BID, price, 1))
+        rows.append((BID, price, 0))
+        rows.append((BID, price + 1, 1))
+        rows.append((BID, price + 1, 0))
+    for _ in range(60):  # then eat the top of both sides
+        rows.append((BID, -1, 0))
+        rows.append((ASK, -1, 0))
+    resolved = []
+    ref_book: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    for side, price, size in rows:
+        if price == -1:  # delete whatever is best now
+            price = max(ref_book[0]) if side == BID else min(ref_book[1])
+        resolved.append((side, price, size))
+        if size:
+            ref_book[side][price] = size
+        else:
+            ref_book[side].pop(price, None)
+    seen = []
+    for side, price, size in resolved:
+        book.update(side, price, size)
+        seen.append((book.best_bid, book.best_ask))
+        assert len(book._bid_heap) <= 2 * len(book.bids) + 65  # stale entries are purged
+    assert seen == _reference(resolved)

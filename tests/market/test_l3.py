@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oms.market.errors import MarketDataError
 from oms.market.feeds.synthetic import l3_stream
@@ -116,3 +118,56 @@ def test_a_long_synthetic_stream_stays_consistent_and_uncrossed() -> None:
     assert not book.l2.crossed
     assert book.l2.issues == []
     assert (stream.ts_ns[1:] > stream.ts_ns[:-1]).all()
+
+
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "cancel", "modify", "execute"]),
+        st.integers(1, 12),  # order id
+        st.integers(0, 1),  # side
+        st.integers(98, 103),  # price
+        st.integers(1, 6),  # size
+    ),
+    max_size=150,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops)
+def test_l3_book_matches_a_naive_fifo_model(steps: list) -> None:
+    book = L3Book()
+    # naive model: a list of [id, side, price, size] in arrival order per (side, price)
+    model: list[list[int]] = []
+    for op, oid, side, price, size in steps:
+        existing = next((o for o in model if o[0] == oid), None)
+        if op == "add":
+            if existing is not None:
+                continue
+            book.add(oid, side, price, size)
+            model.append([oid, side, price, size])
+        elif existing is None:
+            continue
+        elif op == "cancel":
+            book.cancel(oid, size)
+            existing[3] -= min(size, existing[3])
+        elif op == "modify":
+            book.modify(oid, price, size)
+            if price == existing[2] and size <= existing[3]:
+                existing[3] = size
+            else:  # priority lost: to the back
+                model.remove(existing)
+                model.append([oid, existing[1], price, size])
+        else:
+            take = min(size, existing[3])
+            book.execute(oid, take)
+            existing[3] -= take
+        model = [o for o in model if o[3] > 0]
+        for s in (BID, ASK):
+            for p in range(98, 104):
+                want = [(o[0], o[3]) for o in model if o[1] == s and o[2] == p]
+                assert book.level_orders(s, p) == want
+        bids = [o[2] for o in model if o[1] == BID]
+        asks = [o[2] for o in model if o[1] == ASK]
+        assert book.l2.best_bid == (max(bids) if bids else None)
+        assert book.l2.best_ask == (min(asks) if asks else None)
+    book.check_consistent()

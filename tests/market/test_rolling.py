@@ -12,6 +12,7 @@ from oms.market.events import (
     HiddenExecuted,
     LevelSet,
     OrderAdded,
+    OrderBookSnapshot,
     OrderCancelled,
     OrderExecuted,
     OrderModified,
@@ -63,6 +64,9 @@ def test_sequence_gap_surfaces_as_an_integrity_observation() -> None:
     out = book.apply(LevelSet(2, BID, 100, 2, seq=3))
     assert any(isinstance(o, IntegrityIssue) and o.kind == "gap" for o in out)
     assert book.book.stale
+    dup = book.apply(LevelSet(2, BID, 100, 9, seq=3))
+    assert [o.kind for o in dup if isinstance(o, IntegrityIssue)] == ["duplicate"]
+    assert book.book.bids == {100: 2}
     book.apply(BookSnapshot(3, ((100, 1),), (), seq=4))
     assert not book.book.stale
 
@@ -102,3 +106,29 @@ def test_l3_events_report_order_life_level_changes_and_prints() -> None:
     assert isinstance(hidden, Print) and hidden.hidden and hidden.displayed == 4
     book.apply(BookCleared(7))
     assert book.l3 is not None and book.l3.orders == {}
+
+
+def test_l3_gap_is_stale_until_an_order_snapshot() -> None:
+    book = RollingBook(l3=True)
+    book.apply(OrderAdded(1, 1, BID, 100, 5, seq=1))
+    book.apply(OrderAdded(2, 2, BID, 100, 6, seq=3))
+    assert book.book.stale
+    out = book.apply(OrderBookSnapshot(3, ((7, BID, 99, 4), (8, BID, 99, 1), (9, ASK, 101, 2)), 4))
+    assert not book.book.stale
+    assert any(isinstance(o, IntegrityIssue) and o.kind == "snapshot" for o in out)
+    assert book.l3 is not None
+    assert book.l3.level_orders(BID, 99) == [(7, 4), (8, 1)]
+    assert (book.book.best_bid, book.book.best_ask, book.book.bids) == (99, 101, {99: 5})
+    with pytest.raises(MarketDataError, match="needs an L3 book"):
+        RollingBook().apply(OrderBookSnapshot(1, ()))
+
+
+def test_a_print_explains_only_displayed_size_and_only_for_a_while() -> None:
+    book = _l2()
+    book.apply(TradePrint(1, 101, 8, BID))
+    book.apply(TradePrint(2, 101, 8, BID))  # 16 printed against 10 displayed
+    (c,) = book.apply(LevelSet(3, ASK, 101, 0))
+    assert isinstance(c, LevelChange) and (c.traded, c.cancelled) == (10, 0)
+    book.apply(TradePrint(4, 102, 4, BID))
+    (late,) = book.apply(LevelSet(4 + 2_000_000_000, ASK, 102, 6))  # two seconds later
+    assert isinstance(late, LevelChange) and (late.traded, late.cancelled) == (0, 4)

@@ -281,3 +281,37 @@ def test_ofi_near_miss_balanced_flow() -> None:
         events.append(LevelSet((2 * k + 1) * MS, BID, 100, bid))
         events.append(LevelSet((2 * k + 2) * MS, ASK, 101, ask))
     assert _kinds(_run(events, config=OFI), FlowImbalance) == []
+
+
+def _l2_spoof_events(
+    lifetime_ms: int = 200, size: int = 50, opposite: bool = True
+) -> list[MarketEvent]:
+    events: list[MarketEvent] = [
+        BookSnapshot(0, ((100, 10), (99, 10)), ((101, 100), (102, 10))),
+    ]
+    t = 1_000 * MS
+    ask = 100
+    for _ in range(3):
+        events.append(LevelSet(t, BID, 97, size))  # a block appears below the touch
+        if opposite:
+            ask -= 2
+            events.append(TradePrint(t + 50 * MS, 101, 2, BID))  # the offer gets lifted
+            events.append(LevelSet(t + 50 * MS, ASK, 101, ask))
+        events.append(LevelSet(t + lifetime_ms * MS, BID, 97, 0))  # and vanishes untouched
+        t += 2_000 * MS
+    return events
+
+
+def test_spoof_on_an_l2_feed_from_level_jumps_and_withdrawals() -> None:
+    (spoof,) = _kinds(_run(_l2_spoof_events()), Spoof)
+    assert (spoof.side, spoof.price, spoof.flashes) == (BID, 97, 3)
+    assert (spoof.cancelled_volume, spoof.opposite_traded, spoof.cancel_to_fill) == (150, 6, 25.0)
+
+
+def test_spoof_on_l2_near_misses() -> None:
+    for events in (
+        _l2_spoof_events(lifetime_ms=1_500),
+        _l2_spoof_events(size=5),
+        _l2_spoof_events(opposite=False),
+    ):
+        assert _kinds(_run(events), Spoof) == []

@@ -17,3 +17,5 @@ class AccountSettings(NamedTuple):
     server: str
     company: str
     limit_orders: int = 200
+    margin_call: float = 50.0  # margin level, percent
+    stop_out: float = 30.0  # margin level, percent: below it positions are closed (reason SO)

@@ -109,6 +109,11 @@ class Faults:
         with self._lock:
             self._server.ledger.rewrite_comment = rewrite
 
+    def balance_operation(self, amount: float, comment: str = "") -> int:
+        """A deposit (or, negative, a withdrawal) by the broker: a DEAL_TYPE_BALANCE deal."""
+        with self._lock:
+            return self._server.ledger.balance_deal(amount, comment)
+
     def manual_trade(self, request: dict[str, object]) -> OrderSendResult:
         """A trade placed by hand in the terminal: magic 0, reason CLIENT, any comment given."""
         with self._lock:

@@ -14,7 +14,7 @@ from oms.broker.sim.account import AccountSettings
 from oms.broker.sim.constants import C
 from oms.broker.sim.market import Market
 from oms.broker.sim.money import Money
-from oms.broker.sim.records import TradeDeal, TradeOrder, TradePosition
+from oms.broker.sim.records import TradeDeal, TradeOrder, TradePosition, trusted
 from oms.broker.sim.rules import BUY, SELL, STOP_LIMITS, volume_steps
 from oms.broker.sim.state import OrderState, PositionState
 from oms.broker.sim.symbols import SymbolSpec
@@ -162,7 +162,8 @@ class Ledger:
         """Append a deal record; returns its ticket."""
         self._next_deal += 1
         now = self.market.time_msc
-        deal = TradeDeal(
+        deal = trusted(
+            TradeDeal,
             (
                 self._next_deal, order.ticket, now // 1000, now, type_, entry, order.magic,
                 pos.identifier, reason, lots, price, commission, 0.0, round(profit, 2), 0.0,
@@ -183,6 +184,22 @@ class Ledger:
             by_position.append(deal)
         return self._next_deal
 
+    def balance_deal(self, amount: float, comment: str) -> int:
+        """A deposit or withdrawal: a DEAL_TYPE_BALANCE deal with no order and no position."""
+        self._next_deal += 1
+        now = self.market.time_msc
+        deal = trusted(
+            TradeDeal,
+            (
+                self._next_deal, 0, now // 1000, now, C.DEAL_TYPE_BALANCE, IN, 0, 0,
+                C.DEAL_REASON_CLIENT, 0.0, 0.0, 0.0, 0.0, round(amount, 2), 0.0, "", comment, "",
+            ),
+        )  # fmt: skip
+        self.deals.append(deal)
+        self._deal_times.append(now)
+        self.balance += round(amount, 2)
+        return self._next_deal
+
     def book_fill(self, order: OrderState, filled: int, cost: int, reason: int) -> int:
         """Book one execution of `order` (size in steps, cost in ticks x steps): the deal, the
         position change and the balance. Returns the deal ticket."""
@@ -190,7 +207,8 @@ class Ledger:
         price = round(cost * spec.tick_size / filled, spec.digits + 3)
         now = self.market.time_msc
         lots = round(filled * spec.volume_step, 8)
-        commission = -round(self.account.commission_per_lot * lots, 2) or 0.0
+        rate = self.account.commission_per_lot
+        commission = (-round(rate * lots, 2) or 0.0) if rate else 0.0
         profit = 0.0
         order.volume_current -= filled
         if self.hedging:

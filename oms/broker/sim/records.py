@@ -47,6 +47,11 @@ class Record(tuple):  # type: ignore[type-arg]
         return (type(self), (tuple(self),))
 
 
+def trusted(cls: type[R], values: tuple[Any, ...]) -> R:
+    """Build a record from a tuple already known to have the right length (hot paths)."""
+    return tuple.__new__(cls, values)
+
+
 def _record(cls: type[R]) -> type[R]:
     """Turn the annotated field names of `cls`, in order, into read-only item attributes."""
     names = tuple(inspect.get_annotations(cls))

@@ -34,6 +34,7 @@ from oms.broker.sim.records import (
     TradeOrder,
     TradePosition,
     TradeRequest,
+    trusted,
 )
 from oms.broker.sim.server import Outcome, TradeServer
 from oms.broker.sim.state import OrderState
@@ -123,6 +124,7 @@ class SimulatedTerminal(Mt5Constants):
         leverage: int = 100,
         commission_per_lot: float = 0.0,
         limit_orders: int = 200,
+        stop_out: float = 30.0,
         currency: str = "USD",
         login: int = 5_000_001,
         password: str | None = None,
@@ -134,8 +136,15 @@ class SimulatedTerminal(Mt5Constants):
     ) -> None:
         if margin_mode not in MARGIN_MODES:
             raise OmsError(f"margin_mode must be 'hedging' or 'netting', not {margin_mode!r}")
-        if leverage <= 0:
-            raise OmsError(f"leverage must be positive, not {leverage}")
+        for name, value, low in (
+            ("leverage", leverage, 1),
+            ("step_msc", step_msc, 1),
+            ("balance", balance, 0),
+            ("commission_per_lot", commission_per_lot, 0),
+            ("limit_orders", limit_orders, 0),
+        ):
+            if value < low:
+                raise OmsError(f"{name} must be at least {low}, not {value}")
         self._lock = threading.RLock()
         specs = tuple(symbols) if symbols is not None else default_symbols()
         if feed is None:
@@ -154,6 +163,8 @@ class SimulatedTerminal(Mt5Constants):
                 server,
                 "OMS Simulated Broker",
                 limit_orders,
+                max(50.0, stop_out),
+                stop_out,
             ),
             balance,
         )
@@ -263,8 +274,8 @@ class SimulatedTerminal(Mt5Constants):
                 margin,
                 round(equity - margin, 2),
                 level,
-                50.0,
-                30.0,
+                acct.margin_call,
+                acct.stop_out,
                 0.0,
                 0.0,
                 0.0,
@@ -513,7 +524,8 @@ class SimulatedTerminal(Mt5Constants):
     def _result(self, outcome: Outcome, req: TradeRequest) -> OrderSendResult:
         self._request_id += 1
         retcode = outcome.retcode
-        return OrderSendResult(
+        return trusted(
+            OrderSendResult,
             (
                 retcode,
                 outcome.deal,
@@ -526,7 +538,7 @@ class SimulatedTerminal(Mt5Constants):
                 self._request_id,
                 0,
                 req,
-            )
+            ),
         )
 
     def _gate(self, req: TradeRequest) -> Outcome | None:

@@ -22,7 +22,7 @@ from oms.broker.sim.state import OrderState, PositionState
 
 PLACED, CANCELED, PARTIAL = C.ORDER_STATE_PLACED, C.ORDER_STATE_CANCELED, C.ORDER_STATE_PARTIAL
 FILLED, REJECTED, EXPIRED = C.ORDER_STATE_FILLED, C.ORDER_STATE_REJECTED, C.ORDER_STATE_EXPIRED
-REASON_SL, REASON_TP = C.ORDER_REASON_SL, C.ORDER_REASON_TP
+REASON_SL, REASON_TP, REASON_SO = C.ORDER_REASON_SL, C.ORDER_REASON_TP, C.ORDER_REASON_SO
 
 
 class Triggers:
@@ -32,6 +32,7 @@ class Triggers:
     orders when the same-side price crosses them; stop-limits turn into limits at the
     stop-limit price (same ticket). SL/TP close at market with reason SL/TP and a comment
     like `[sl 1.08400]`. Margin is checked when a pending order first triggers (REJECTED).
+    Below the stop-out margin level the most losing position is closed (reason SO).
     """
 
     def __init__(self, market: Market, ledger: Ledger) -> None:
@@ -56,6 +57,28 @@ class Triggers:
             if positions:
                 for pos in [p for p in positions.values() if p.sl or p.tp]:
                     self._check_stops(pos)
+        if ledger.positions:
+            self._stop_out()
+
+    def _stop_out(self) -> None:
+        """Below the stop-out margin level, close the most losing position until above it."""
+        ledger, money = self.ledger, self.ledger.money
+        floor = ledger.account.stop_out
+        for _ in range(len(ledger.positions)):
+            margin = ledger.margin()
+            if not margin:
+                return
+            level = (ledger.balance + ledger.floating()) / margin * 100
+            if level >= floor:
+                return
+            worst = min(
+                ledger.positions.values(),
+                key=lambda p: money.profit_for(
+                    p.spec, p.type == BUY, p.lots, p.price_open, money.quote(p.spec)[p.type]
+                ),
+            )
+            if not self._close_at_market(worst, REASON_SO, f"[so {level:.2f}%]"):
+                return
 
     def _work(self, order: OrderState) -> None:
         ledger = self.ledger
@@ -118,15 +141,21 @@ class Triggers:
                 hit = REASON_TP
         if not hit:
             return
-        filled, cost = book.take(not buy, pos.volume)
-        if not filled:
-            return
         level, tag = (pos.sl, "sl") if hit == REASON_SL else (pos.tp, "tp")
+        self._close_at_market(pos, hit, f"[{tag} {level:.{spec.digits}f}]")
+
+    def _close_at_market(self, pos: PositionState, reason: int, comment: str) -> bool:
+        """Close what the book allows of a position, by a server-made order; False if nothing."""
+        spec = pos.spec
+        buy = pos.type == BUY
+        filled, cost = self.market.books[spec.name].take(not buy, pos.volume)
+        if not filled:
+            return False
         ledger = self.ledger
         order = ledger.new_order(
-            spec, SELL if buy else BUY, filled, hit, pos.magic,
-            f"[{tag} {level:.{spec.digits}f}]", FOK,
-        )  # fmt: skip
+            spec, SELL if buy else BUY, filled, reason, pos.magic, comment, FOK
+        )
         order.closes = pos.ticket if ledger.hedging else 0
-        ledger.book_fill(order, filled, cost, hit)
+        ledger.book_fill(order, filled, cost, reason)
         ledger.finish(order, FILLED)
+        return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oms.broker.sim.records import TradeRequest
+from oms.broker.sim.records import TradeRequest, trusted
 
 MAX_TEXT = 29
 UINT64_MAX = 2**64 - 1
@@ -109,7 +109,7 @@ def validate_request(request: object) -> TradeRequest:
         and type(position_by) is int
         and 0 <= position_by <= UINT64_MAX
     ):
-        return TradeRequest(values)
+        return trusted(TradeRequest, values)
     return _validate_each(request)
 
 

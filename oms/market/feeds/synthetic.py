@@ -7,10 +7,21 @@ stream never crosses the book by itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from oms.market import l3
+from oms.market.events import (
+    HiddenExecuted,
+    MarketEvent,
+    OrderAdded,
+    OrderCancelled,
+    OrderExecuted,
+    OrderModified,
+)
 
 I64 = npt.NDArray[np.int64]
 
@@ -134,21 +145,10 @@ def l3_stream(
     seed: int = 11,
     start_mid: int = 100_000,
     start_ns: int = 1_700_000_000_000_000_000,
-    mean_gap_ns: int = 50_000,
+    mean_gap_ns: int = 2_000_000,
     target_orders: int = 400,
 ) -> L3Stream:
     """Generate n valid L3 messages (adds, cancels, modifies, executions) around a touch."""
-    from oms.market.l3 import (
-        ADD,
-        CANCEL,
-        DELETE,
-        EXECUTE,
-        EXECUTE_HIDDEN,
-        MODIFY,
-        L3Book,
-        apply_message,
-    )
-
     rng = np.random.default_rng(seed)
     m = 2 * n + 1024
     u_kind = rng.random(m).tolist()
@@ -157,7 +157,8 @@ def l3_stream(
     u_size = rng.integers(1, 20, m).tolist()
     u_pick = rng.random(m).tolist()
     gaps = rng.exponential(mean_gap_ns, m).astype(np.int64) + 1
-    book = L3Book()
+    ADD, CANCEL, DELETE, EXECUTE = l3.ADD, l3.CANCEL, l3.DELETE, l3.EXECUTE
+    book = l3.L3Book()
     live: list[int] = []
     next_id = 1
     out: list[tuple[int, int, int, int, int]] = []
@@ -193,7 +194,7 @@ def l3_stream(
                 msg = (CANCEL, oid, o_side, o_price, max(1, o_size // 2))
                 live.append(oid)
             elif r < add_below + 0.15:
-                msg = (MODIFY, oid, o_side, o_price + (-1 if o_side == 0 else 1), o_size)
+                msg = (l3.MODIFY, oid, o_side, o_price + (-1 if o_side == 0 else 1), o_size)
                 live.append(oid)
             else:
                 msg = (DELETE, oid, o_side, o_price, o_size)
@@ -202,14 +203,37 @@ def l3_stream(
             if best is None:
                 continue
             if r > 0.98:
-                msg = (EXECUTE_HIDDEN, 0, side, best, u_size[i])
+                msg = (l3.EXECUTE_HIDDEN, 0, side, best, u_size[i])
             else:
                 queue = book.queues[side][best]
                 oid = next(iter(queue))
                 o_size = book.orders[oid][2]
                 msg = (EXECUTE, oid, side, best, min(o_size, u_size[i] * 3))
-        apply_message(book, *msg)
+        l3.apply_message(book, *msg)
         out.append(msg)
     arr = np.asarray(out, dtype=np.int64).reshape(-1, 5)
     ts = start_ns + np.cumsum(gaps[: len(out)])
     return L3Stream(ts, arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4])
+
+
+def l3_events(stream: L3Stream) -> Iterator[MarketEvent]:
+    """The L3 stream as market events, numbered from 1 for sequence checking."""
+    pairs = zip(stream.ts_ns.tolist(), stream.rows(), strict=True)
+    for seq, (ts, (kind, order_id, side, price, size)) in enumerate(pairs, start=1):
+        if kind == l3.ADD:
+            yield OrderAdded(ts, order_id, side, price, size, seq)
+        elif kind == l3.CANCEL:
+            yield OrderCancelled(ts, order_id, size, seq)
+        elif kind == l3.DELETE:
+            yield OrderCancelled(ts, order_id, None, seq)
+        elif kind == l3.EXECUTE:
+            yield OrderExecuted(ts, order_id, size, seq)
+        elif kind == l3.EXECUTE_HIDDEN:
+            yield HiddenExecuted(ts, side, price, size, seq)
+        else:
+            yield OrderModified(ts, order_id, price, size, seq)
+
+
+def synthetic_events(n: int, seed: int = 11) -> Iterator[MarketEvent]:
+    """A seeded L3 feed of n events, as the simulated terminal and `oms book` replay it."""
+    return l3_events(l3_stream(n, seed=seed))

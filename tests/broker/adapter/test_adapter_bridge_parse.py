@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from oms.broker.bridge import BridgeRequestError, check_setup, parse_call
+from oms.broker.bridge import BridgeError, check_setup, parse_call
 
 
 def test_calls_the_mt5linux_client_writes_are_read_back_exactly() -> None:
@@ -37,7 +37,7 @@ def test_calls_the_mt5linux_client_writes_are_read_back_exactly() -> None:
     ],
 )
 def test_anything_else_is_refused(text: str) -> None:
-    with pytest.raises(BridgeRequestError):
+    with pytest.raises(BridgeError):
         parse_call(text)
 
 
@@ -46,5 +46,21 @@ def test_setup_statements() -> None:
     check_setup("import MetaTrader5 as mt5")
     check_setup("import datetime")
     for bad in ("import os", "import MetaTrader5", "sys.path.append(x)", "x = 1"):
-        with pytest.raises(BridgeRequestError):
+        with pytest.raises(BridgeError):
             check_setup(bad)
+
+
+def test_serve_on_a_busy_port_is_a_one_line_error() -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from oms.cli.main import app
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(app, ["sim", "serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output

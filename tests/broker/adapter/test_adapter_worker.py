@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
+from oms.broker.mt5 import calls
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
+from oms.broker.mt5.calls import LoginArgs
 from oms.broker.mt5.factory import NewSimulator
 from oms.broker.port import ConnectionState, Filling, OrderQuery, OutcomeStatus
 from oms.broker.sim import SimulatedTerminal
@@ -97,3 +101,25 @@ async def test_unreadable_result_is_unknown_and_found_by_lookup(sim: SimulatedTe
     found = await broker.lookup(OrderQuery.for_order(order))
     assert found.status is OutcomeStatus.FILLED and len(sim.positions_get()) == 1
     await broker.close()
+
+
+def hang_forever(session: object) -> None:
+    """A terminal call that never returns, like a native call into a hung terminal."""
+    threading.Event().wait()
+
+
+async def test_a_hung_call_in_the_process_worker_is_killed_and_replaced() -> None:
+    worker = ProcessWorker(NewSimulator(seed=5))
+    try:
+        ok, connected, _ = await worker.run(calls.connect, LoginArgs(), False)
+        assert ok and connected
+        first = worker.pid
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(worker.run(hang_forever), timeout=1.0)
+        assert worker.pid is None  # killed: a hung native call cannot be interrupted
+        ok, connected, _ = await worker.run(calls.connect, LoginArgs(), False)
+        assert ok and connected
+        assert worker.pid not in (None, first) and worker.restarts == 1
+    finally:
+        await worker.close()
+    assert worker.pid is None

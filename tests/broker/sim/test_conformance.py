@@ -227,6 +227,11 @@ def terminal(request: pytest.FixtureRequest) -> Iterator[Any]:
         mt5.shutdown()
 
 
+def _bridged(mt5: Any) -> bool:
+    """Whether calls go through the mt5linux client, which builds each call as source text."""
+    return type(mt5).__module__.startswith("mt5linux")
+
+
 def _hedging(mt5: Any) -> bool:
     return bool(mt5.account_info().margin_mode == mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING)
 
@@ -322,10 +327,12 @@ def test_connection_and_last_error(terminal: Any) -> None:
 
 
 def test_constants(terminal: Any) -> None:
+    # mt5linux clients carry their own copy of the constants, without ORDER_FILLING_BOC
+    optional = {"ORDER_FILLING_BOC"} if _bridged(terminal) else set()
     wrong = {
         n: getattr(terminal, n, None)
         for n, v in CONSTANTS.items()
-        if getattr(terminal, n, None) != v
+        if getattr(terminal, n, None) != v and not (n in optional and not hasattr(terminal, n))
     }
     assert wrong == {}
 
@@ -344,7 +351,11 @@ def test_market_data_records(terminal: Any) -> None:
         if book:
             _check_record(book[0], "BookInfo")
             assert {b.type for b in book} <= {1, 2, 3, 4}
-        terminal.market_book_release(SYMBOL)
+        try:
+            assert terminal.market_book_release(SYMBOL)
+        except Exception:
+            if not _bridged(terminal):  # mt5linux 1.0.11 sends the symbol unquoted
+                raise
 
 
 def test_positional_arguments_to_keyword_only_functions_are_errors(terminal: Any) -> None:
@@ -372,7 +383,13 @@ def test_positional_arguments_to_keyword_only_functions_are_errors(terminal: Any
 def test_local_validation(terminal: Any, field: str, value: Any) -> None:
     req = _market(terminal, terminal.ORDER_TYPE_BUY)
     req[field] = value
-    assert terminal.order_send(req) is None
+    try:
+        answer = terminal.order_send(req)
+    except Exception:
+        if _bridged(terminal) and field == "expiration":
+            return  # a bridge may refuse to carry a datetime at all: refused either way
+        raise
+    assert answer is None
     assert terminal.last_error() == (-2, f'Invalid "{field}" argument')
 
 
@@ -383,6 +400,16 @@ def test_order_check(terminal: Any) -> None:
     assert res.retcode == 0 and res.comment == "Done"
     assert res.margin > 0 and res.equity > 0
     _check_request_echo(res, req)
+
+
+def test_order_check_names_the_problem(terminal: Any) -> None:
+    info = terminal.symbol_info(SYMBOL)
+    req = _market(terminal, terminal.ORDER_TYPE_BUY, info.volume_min / 2)
+    res = terminal.order_check(req)
+    assert res.retcode == terminal.TRADE_RETCODE_INVALID_VOLUME and res.comment
+    assert terminal.positions_get(symbol=SYMBOL) == () or all(
+        p.magic != MAGIC for p in terminal.positions_get(symbol=SYMBOL)
+    )
 
 
 # ---------------------------------------------------------------------- market orders
@@ -418,10 +445,12 @@ def test_market_order_and_close(terminal: Any) -> None:
     entries = [d.entry for d in mt5.history_deals_get(position=pos.identifier)]
     assert entries[-2:] == [mt5.DEAL_ENTRY_IN, mt5.DEAL_ENTRY_OUT]
     now = mt5.symbol_info_tick(SYMBOL).time
-    recent = mt5.history_deals_get(now - 3600, now + 3600)
+    recent = mt5.history_deals_get(now - 3600, now + 3600)  # epoch seconds
     assert {res.deal, out.ticket} <= {d.ticket for d in recent}
-    stamp = dt.datetime.fromtimestamp(now + 3600, tz=dt.UTC)
-    assert mt5.history_deals_total(now - 3600, stamp) == len(recent)
+    start = dt.datetime.fromtimestamp(now - 3600, tz=dt.UTC)
+    end = dt.datetime.fromtimestamp(now + 3600, tz=dt.UTC)
+    assert mt5.history_deals_get(start, end) == recent  # or datetimes
+    assert mt5.history_deals_total(start, end) == len(recent)  # mt5linux needs datetimes here
 
 
 def test_netting_reversal(terminal: Any) -> None:
@@ -526,7 +555,7 @@ def test_sltp(terminal: Any) -> None:
 def test_filling_mode_bits(terminal: Any, filling: str) -> None:
     mt5 = terminal
     info = mt5.symbol_info(SYMBOL)
-    value = getattr(mt5, f"ORDER_FILLING_{filling}")
+    value = getattr(mt5, f"ORDER_FILLING_{filling}", CONSTANTS[f"ORDER_FILLING_{filling}"])
     market_like = info.trade_exemode in (
         mt5.SYMBOL_TRADE_EXECUTION_MARKET,
         mt5.SYMBOL_TRADE_EXECUTION_EXCHANGE,

@@ -102,3 +102,34 @@ def test_trade_modes_freeze_level_and_order_limit() -> None:
     assert mt5.order_send({**remove, "order": near.order}).retcode == mt5.TRADE_RETCODE_FROZEN
     assert mt5.order_send({**remove, "order": far.order}).retcode == 10009
     assert mt5.account_info().limit_orders == 2
+
+
+def test_stop_out_closes_the_most_losing_position() -> None:
+    mt5 = SimulatedTerminal(seed=1, balance=1_000.0)
+    assert mt5.initialize()
+    set_eurusd(mt5, 1.08500, 1.08510)
+    big = mt5.order_send(market(mt5, 0, 0.6))
+    small = mt5.order_send(market(mt5, 0, 0.2))
+    assert big.retcode == small.retcode == 10009
+    set_eurusd(mt5, 1.08000, 1.08010)  # equity 600, margin ~864: level ~69%, above 30%
+    assert mt5.positions_total() == 2
+    set_eurusd(mt5, 1.07600, 1.07610)  # equity 280, margin ~861: level ~32.5%
+    assert mt5.positions_total() == 2
+    set_eurusd(mt5, 1.07500, 1.07510)  # equity 200: level ~23% -> the 0.6 lot position goes
+    (left,) = mt5.positions_get()
+    assert left.ticket == small.order
+    out = mt5.history_deals_get(position=big.order)[-1]
+    assert out.reason == mt5.DEAL_REASON_SO and out.comment.startswith("[so ")
+    assert mt5.history_orders_get(ticket=out.order)[0].reason == mt5.ORDER_REASON_SO
+    info = mt5.account_info()
+    assert info.margin_so_so == 30.0 and info.margin_level >= 30.0
+
+
+def test_balance_operation_is_a_deal_without_order(mt5: SimulatedTerminal) -> None:
+    ticket = mt5.faults.balance_operation(2_500.0, "deposit")
+    assert mt5.account_info().balance == 102_500.0
+    (deal,) = mt5.history_deals_get(0, 2**40)
+    assert deal.ticket == ticket and deal.type == mt5.DEAL_TYPE_BALANCE
+    assert (deal.order, deal.position_id, deal.profit, deal.comment) == (0, 0, 2_500.0, "deposit")
+    mt5.faults.balance_operation(-500.0)
+    assert mt5.account_info().balance == 102_000.0

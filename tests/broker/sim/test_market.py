@@ -65,6 +65,10 @@ def test_bad_recording_is_named(tmp_path: Path) -> None:
         SimulatedTerminal(replay=tmp_path / "missing.jsonl")
     with pytest.raises(OmsError, match="margin_mode"):
         SimulatedTerminal(margin_mode="both")
+    with pytest.raises(OmsError, match="leverage must be at least 1, not 0"):
+        SimulatedTerminal(leverage=0)
+    with pytest.raises(OmsError, match="balance must be at least 0"):
+        SimulatedTerminal(balance=-1.0)
     with pytest.raises(OmsError, match="unknown symbol"):
         SimulatedTerminal().market.set_open("NOPE", False)
 
