@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from journal import AsyncJournal, NewEvent, RecordedEvent
+from journal import AsyncJournal, EventIdConflict, NewEvent, RecordedEvent
 from oms.broker import port
 from oms.broker.port import BrokerRequestError, OutcomeStatus
 from oms.domain.commands import CancelOrder, ModifyOrder, PlaceOrder
@@ -147,27 +147,34 @@ class OrderManager:
         return {"correlation_id": coid, "stages": passed}
 
     async def append(self, coid: str, planned: list[Planned]) -> list[RecordedEvent]:
-        """Journal events on an order's stream, each as its own idempotent append.
+        """Journal events on an order's stream in one append; idempotent by event id.
 
-        One append per event, so an event recorded already (a deal the listener journaled
-        first) is a no-op for itself alone; the appends are queued in order and committed
-        together by the journal's group commit.
+        When some of them are recorded already (a deal the listener journaled first) the
+        journal refuses the mixed append, and each event is appended on its own instead.
         """
         if not planned:
             return []
         stream = order_stream_id(coid)
         stages = self._stages.get(coid, {})
-        append = self.journal.append
-        futures = [
-            append(stream, [NewEvent(event_type, payload, event_id,
-                                     self._metadata(coid, stages, event_type in FILL_TYPES))])
+        events = [
+            NewEvent(event_type, payload, event_id,
+                     self._metadata(coid, stages, event_type in FILL_TYPES))
             for event_type, payload, event_id in planned
         ]
-        if len(futures) == 1:
-            single = await futures[0]
-            self.absorb(single)
-            return single
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        try:
+            records = await self.journal.append(stream, events)
+        except EventIdConflict:
+            if len(events) == 1:
+                raise
+            records = await self._append_each(stream, events)
+        self.absorb(records)
+        return records
+
+    async def _append_each(self, stream: str, events: list[NewEvent]) -> list[RecordedEvent]:
+        """Some of the events are recorded already (another path wrote them): one by one."""
+        results = await asyncio.gather(
+            *(self.journal.append(stream, [event]) for event in events), return_exceptions=True
+        )
         records: list[RecordedEvent] = []
         failure: BaseException | None = None
         for result in results:
@@ -175,8 +182,8 @@ class OrderManager:
                 failure = failure or result
             else:
                 records.extend(result)
-        self.absorb(records)
         if failure is not None:
+            self.absorb(records)
             raise failure
         return records
 

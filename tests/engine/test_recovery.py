@@ -38,7 +38,7 @@ async def test_twin_intents_are_told_apart_by_comment_not_fingerprint(journal_ur
         never_sent, sent_order = manager.states.orders["A1.mm.0"], manager.states.orders["A1.mm.1"]
         assert never_sent.status is OrderStatus.REJECTED and never_sent.filled_volume == 0
         assert sent_order.status is OrderStatus.FILLED
-        assert sent_order.deal_tickets == {sent.deal_ticket}
+        assert set(sent_order.deal_tickets) == {sent.deal_ticket}
         assert len(terminal.history_orders_get(0, 2**40)) == 1  # nothing was resent
         # New orders continue the sequence after the journal's last one.
         assert await manager.place(market()) == "A1.mm.2"
