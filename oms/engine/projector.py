@@ -15,6 +15,7 @@ import contextlib
 from journal import AsyncJournal, RecordedEvent
 from oms.engine.eventlog import EventLog
 from oms.projections import ProjectionError, ProjectionSet
+from oms.projections.base import gc_paused
 from oms.projections.store import CheckpointStore
 
 DEFAULT_BATCH = 10_000
@@ -69,12 +70,13 @@ class Projector:
         """Fold every committed event not yet applied; record progress; maybe snapshot."""
         folded = 0
         batch: list[RecordedEvent] = []
-        async for record in self.journal.read_all(self.position):
-            batch.append(record)
-            if len(batch) >= DEFAULT_BATCH:
-                folded += self._fold(batch)
-                batch = []
-        folded += self._fold(batch)
+        with gc_paused():  # folds make no cycles; sweeps would re-walk the whole state
+            async for record in self.journal.read_all(self.position):
+                batch.append(record)
+                if len(batch) >= DEFAULT_BATCH:
+                    folded += self._fold(batch)
+                    batch = []
+            folded += self._fold(batch)
         if folded:
             await self.save()
         return folded

@@ -17,6 +17,7 @@ from oms.domain.enums import OrderStatus
 from oms.engine.errors import EngineError
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
+from oms.projections.base import gc_paused
 
 UNANSWERED = (OrderStatus.SUBMITTED, OrderStatus.UNKNOWN)
 
@@ -56,14 +57,15 @@ class Recovery:
         report = RecoveryReport()
         manager = self.manager
         batch = []
-        async for record in manager.journal.read_all(manager.states.position):
-            batch.append(record)
-            if len(batch) >= 10_000:
-                manager.absorb(batch)
-                report.replayed += len(batch)
-                batch = []
-        manager.absorb(batch)
-        report.replayed += len(batch)
+        with gc_paused():  # replay makes no cycles; sweeps would re-walk the growing state
+            async for record in manager.journal.read_all(manager.states.position):
+                batch.append(record)
+                if len(batch) >= 10_000:
+                    manager.absorb(batch)
+                    report.replayed += len(batch)
+                    batch = []
+            manager.absorb(batch)
+            report.replayed += len(batch)
         states = manager.states
         unanswered = [o.client_order_id for o in states.open_orders() if o.status in UNANSWERED]
         for coid in unanswered:
