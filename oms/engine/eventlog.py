@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import SecretStr
 
 from journal import RecordedEvent
@@ -42,16 +43,22 @@ class Redactor(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.mask(record.getMessage())
-        record.args = None
-        fields = getattr(record, "fields", None)
-        if fields is not None:
-            record.fields = json.loads(self.mask(json.dumps(fields, default=_default)))
+        if self.secrets:
+            record.msg = self.mask(record.getMessage())
+            record.args = None
         return True
 
 
 class JsonLinesFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and the record's `fields`."""
+    """One JSON object per line: time, level, logger, message and the record's `fields`.
+
+    The finished line passes through the redactor, so a secret hidden anywhere in the
+    fields is masked too.
+    """
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -65,7 +72,11 @@ class JsonLinesFormatter(logging.Formatter):
             line.update(fields)
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=_default, separators=(",", ":"))
+        try:
+            text = orjson.dumps(line, default=_default).decode()
+        except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits
+            text = json.dumps(line, default=_default, separators=(",", ":"))
+        return self.redactor.mask(text) if self.redactor.secrets else text
 
 
 def configure(
@@ -82,7 +93,7 @@ def configure(
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(path, encoding="utf-8")
-        file_handler.setFormatter(JsonLinesFormatter())
+        file_handler.setFormatter(JsonLinesFormatter(redactor))
         handlers.append(file_handler)
     if console:
         from rich.logging import RichHandler

@@ -9,8 +9,10 @@ canceled once accepted (submitted, accepted, cancel requested, canceled).
 
 Figures: `orders_per_s` and `events_per_s` end to end (an order counts when its last event
 is journaled), `p50_us`/`p99_us` from entering place() to the broker send (monotonic stage
-stamps of the journaled events), `journal_p50_us` the part of that spent on the durable
-append, and the journal's commits per order.
+stamps of the journaled events), `journal_p50_us` the part of that until the intent's
+durable commit came back, `commit_to_send_p50_us` the rest (the background task starting
+and building the request), the process's CPU time per order (all threads) and the
+journal's commits per order.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
     waiting: dict[str, tuple[frozenset[str], asyncio.Future[str]]] = {}
     send_ns: list[int] = []
     journal_ns: list[int] = []
+    handoff_ns: list[int] = []
     events = 0
     kinds: dict[str, int] = {}
 
@@ -70,6 +73,7 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
             submit = stages["submit"]["mono_ns"]
             send_ns.append(stages["broker_send"]["mono_ns"] - submit)
             journal_ns.append(stages["journal"]["mono_ns"] - submit)
+            handoff_ns.append(stages["broker_send"]["mono_ns"] - stages["journal"]["mono_ns"])
         wanted = waiting.get(update.client_order_id)
         if wanted is not None and kind in wanted[0] and not wanted[1].done():
             wanted[1].set_result(kind)
@@ -110,8 +114,10 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
             del waiting[coid]
 
     started = time.perf_counter()
+    cpu_started = time.process_time()
     await asyncio.gather(*(worker(n) for n in range(in_flight)))
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     await manager.drain()
     commits = journal.journal.writer.commits
     await journal.close()
@@ -125,6 +131,10 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
         "p99_us": round(percentile(send_ns, 0.99) / 1000, 1),
         "journal_p50_us": round(percentile(journal_ns, 0.5) / 1000, 1),
         "journal_p99_us": round(percentile(journal_ns, 0.99) / 1000, 1),
+        "commit_to_send_p50_us": round(percentile(handoff_ns, 0.5) / 1000, 1),
+        "commit_to_send_p99_us": round(percentile(handoff_ns, 0.99) / 1000, 1),
+        "cpu_us_per_order": round(cpu / placed * 1e6, 1),
+        "orders_per_cpu_s": round(placed / cpu),
         "commits_per_order": round(commits / placed, 3),
         "events_by_type": kinds,
     }
