@@ -87,6 +87,8 @@ _STATE = (
 _S = OrderStatus
 _REFINED_BY_RESOLUTION = (_S.SUBMITTED, _S.UNKNOWN)
 _LATE_FILL_STATUSES = (_S.CANCELED, _S.EXPIRED, _S.REJECTED, _S.DENIED)
+_OPENING_MOVES = STEPS[_S.NEW]
+_new_instance = object.__new__
 
 
 class Order:
@@ -163,14 +165,14 @@ class Order:
     @classmethod
     def opened(cls, event_type: str, payload: dict[str, Any], recorded_at_ns: int) -> Order:
         """An order created by its first event: the fast path for submitted and denied."""
-        target = STEPS[_S.NEW].get(event_type)
+        target = _OPENING_MOVES.get(event_type)
         if target is None:
             order = cls(payload["client_order_id"])
             order.fold(event_type, payload, recorded_at_ns)
             return order
         p = payload
         get = p.get
-        order = cls.__new__(cls)
+        order = _new_instance(cls)
         order.client_order_id = p["client_order_id"]
         order.account = p["account"]
         order.strategy = p["strategy"]
@@ -299,61 +301,132 @@ def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None
         order.reason = p["reason"]
 
 
-def _on_status(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+def _step(order: Order, event_type: str, at: int) -> OrderStatus | None:
+    """Count the event and look up its move; None (and an anomaly) when it is not legal."""
     order.events += 1
     order.updated_ns = at
     target = STEPS[order.status].get(event_type)
     if target is None:
         _illegal(order, event_type)
-        return
-    if event_type == ACCEPTED_T:
+    return target
+
+
+def _settle(order: Order, target: OrderStatus) -> None:
+    """Enter the new status; nothing stays pending on an order that no longer works."""
+    order.status = target
+    if target not in OPEN_STATUSES:
+        order.pending_cancel = order.pending_modify = None
+
+
+def _on_accepted(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
         order.broker_order_id = p["broker_order_id"]
         order.retcode = p.get("retcode")
-    elif event_type == REJECTED_T:
+        order.status = target
+
+
+def _on_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
         order.retcode = p["retcode"]
         order.reason = p["reason"]
         if p.get("broker_order_id") is not None:
             order.broker_order_id = p["broker_order_id"]
-    elif event_type == MODIFY_REQUESTED_T:
+        _settle(order, target)
+
+
+def _on_modify_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
         order.pending_modify = p["request_id"]
-    elif event_type == MODIFIED_T:
-        for name in ("price", "stop_limit_price", "expiry_ns"):
-            value = p.get(name)
-            if value is not None:
-                setattr(order, name, value)
-        for name in ("sl", "tp"):
-            value = p.get(name)
-            if value is not None:
-                setattr(order, name, value or None)  # 0.0 removes the level
+        order.status = target
+
+
+def _on_modified(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
+        get = p.get
+        if get("price") is not None:
+            order.price = p["price"]
+        if get("stop_limit_price") is not None:
+            order.stop_limit_price = p["stop_limit_price"]
+        if get("expiry_ns") is not None:
+            order.expiry_ns = p["expiry_ns"]
+        if get("sl") is not None:
+            order.sl = p["sl"] or None  # 0.0 removes the level
+        if get("tp") is not None:
+            order.tp = p["tp"] or None
         order.pending_modify = None
-    elif event_type == MODIFY_REJECTED_T:
+        order.status = target
+
+
+def _on_modify_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
         order.pending_modify = None
         order.retcode = p["retcode"]
-    elif event_type == CANCEL_REQUESTED_T:
+        order.status = target
+
+
+def _on_cancel_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
         order.pending_cancel = p["request_id"]
-    elif event_type == CANCEL_REJECTED_T:
+        order.status = target
+
+
+def _on_cancel_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
         order.pending_cancel = None
         order.retcode = p["retcode"]
-    elif event_type == OUTCOME_UNKNOWN_T:
+        order.status = target
+
+
+def _on_ended(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
+        order.reason = p.get("reason", event_type)
+        _settle(order, target)
+
+
+def _on_outcome_unknown(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
         order.reason = p["reason"]
-    elif event_type == OUTCOME_RESOLVED_T:
+        order.status = target
+
+
+def _on_outcome_resolved(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    target = _step(order, event_type, at)
+    if target is not None:
         if p.get("broker_order_id") is not None:
             order.broker_order_id = p["broker_order_id"]
         if order.status in _REFINED_BY_RESOLUTION:
             target = RESOLUTION_STATUS[p["resolution"]]
             order.reason = p.get("reason") or p["resolution"]
-    elif event_type in (CANCELED_T, EXPIRED_T):
-        order.reason = p.get("reason", event_type)
-    order.status = target
-    if target not in OPEN_STATUSES:
-        order.pending_cancel = order.pending_modify = None
+        _settle(order, target)
+
+
+def _add_costs(order: Order, p: dict[str, Any]) -> None:
+    """Book a deal's commission, fee and swap (most are zero: skip those)."""
+    get = p.get
+    commission = get("commission")
+    if commission:
+        order.commission += commission
+    fee = get("fee")
+    if fee:
+        order.fee += fee
+    swap = get("swap")
+    if swap:
+        order.swap += swap
 
 
 def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     order.events += 1
     order.updated_ns = at
     deal = p["deal_ticket"]
-    status = order.status
     tickets = order.deal_tickets
     if deal in tickets:
         order._anomaly("duplicate_fill", event_type, deal_ticket=deal)
@@ -361,35 +434,37 @@ def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     order.deal_tickets = (*tickets, deal)
     if order.position_by_id is not None and p.get("position_id") == order.position_by_id:
         # A close-by's second deal closes the opposite position: its volume is not more.
-        order.commission += p.get("commission", 0.0)
-        order.fee += p.get("fee", 0.0)
-        order.swap += p.get("swap", 0.0)
+        _add_costs(order, p)
         return
     volume = p["volume"]
-    filled = order.filled_volume + volume
-    if filled > 0:
-        weighted = order.avg_fill_price * order.filled_volume + p["price"] * volume
-        order.avg_fill_price = weighted / filled
+    before = order.filled_volume
+    filled = before + volume
+    if before:
+        order.avg_fill_price = (order.avg_fill_price * before + p["price"] * volume) / filled
+    else:
+        order.avg_fill_price = p["price"]
     order.filled_volume = filled
-    order.commission += p.get("commission", 0.0)
-    order.fee += p.get("fee", 0.0)
-    order.swap += p.get("swap", 0.0)
+    _add_costs(order, p)
+    status = order.status
     target = STEPS[status].get(event_type)
-    if filled > order.volume + VOLUME_EPS and status is not _S.NEW:
-        order._anomaly(
-            "overfill", event_type, deal_ticket=deal, volume=order.volume, filled_volume=filled
-        )
-        order.status = _S.FILLED
-    elif target is not None:
+    if target is not None and filled <= order.volume + VOLUME_EPS:
         if event_type == FILLED_T or filled >= order.volume - VOLUME_EPS:
             order.status = _S.FILLED
+            order.pending_cancel = order.pending_modify = None
         else:
             order.status = target
-    elif status is _S.NEW:
+        return
+    if status is _S.NEW:
         order._anomaly("unknown_order", event_type, deal_ticket=deal)
         if not order.symbol:
             order.symbol = p["symbol"]
             order.side = p["side"]
+        return
+    if filled > order.volume + VOLUME_EPS:
+        order._anomaly(
+            "overfill", event_type, deal_ticket=deal, volume=order.volume, filled_volume=filled
+        )
+        order.status = _S.FILLED
     elif status in _LATE_FILL_STATUSES:
         order._anomaly("late_fill", event_type, deal_ticket=deal, volume=volume)
         if filled >= order.volume - VOLUME_EPS:
@@ -404,24 +479,19 @@ OrderFold = Callable[[Order, str, dict[str, Any], int], None]
 _HANDLERS: dict[str, OrderFold] = {
     SUBMITTED_T: _on_terms,
     DENIED_T: _on_terms,
+    ACCEPTED_T: _on_accepted,
+    REJECTED_T: _on_rejected,
+    MODIFY_REQUESTED_T: _on_modify_requested,
+    MODIFIED_T: _on_modified,
+    MODIFY_REJECTED_T: _on_modify_rejected,
+    CANCEL_REQUESTED_T: _on_cancel_requested,
+    CANCELED_T: _on_ended,
+    CANCEL_REJECTED_T: _on_cancel_rejected,
+    EXPIRED_T: _on_ended,
+    OUTCOME_UNKNOWN_T: _on_outcome_unknown,
+    OUTCOME_RESOLVED_T: _on_outcome_resolved,
     PARTIALLY_FILLED_T: _on_fill,
     FILLED_T: _on_fill,
-    **{
-        t: _on_status
-        for t in (
-            ACCEPTED_T,
-            REJECTED_T,
-            MODIFY_REQUESTED_T,
-            MODIFIED_T,
-            MODIFY_REJECTED_T,
-            CANCEL_REQUESTED_T,
-            CANCELED_T,
-            CANCEL_REJECTED_T,
-            EXPIRED_T,
-            OUTCOME_UNKNOWN_T,
-            OUTCOME_RESOLVED_T,
-        )
-    },
 }
 ORDER_EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
 """Event types an Order folds; projections route only these to it."""

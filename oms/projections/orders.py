@@ -41,24 +41,62 @@ _OPENNESS_STABLE = frozenset(
 
 
 class OrderBook(Projection):
-    """Orders by client order id, with the open ones and broker tickets indexed."""
+    """Orders by client order id; open orders, broker tickets and sequences indexed on demand.
+
+    A replay only needs `orders`, so the indexes the engine's queries use (`open`,
+    `by_ticket`, `sequences`) are built by the first query, in one pass over the orders,
+    and from then on kept up to date by the fold itself.
+    """
 
     name = "orders"
 
     def __init__(self) -> None:
         super().__init__()
         self.orders: dict[str, Order] = {}
-        self.open: dict[str, Order] = {}
-        self.by_ticket: dict[int, str] = {}
-        self.sequences: dict[str, int] = {}
-        self._handlers = {t: self._handler(t, fold) for t, fold in FOLDS.items()}
+        self._open: dict[str, Order] | None = None
+        self._by_ticket: dict[int, str] | None = None
+        self._sequences: dict[str, int] | None = None
+        self._lean = {t: self._lean_handler(t, fold) for t, fold in FOLDS.items()}
+        self._handlers = self._lean
 
-    def _handler(self, event_type: str, fold: OrderFold) -> Handler:
-        """One closure per event type: the Order's fold plus only the indexes it can touch."""
+    # -- folding -----------------------------------------------------------------------
+    def _lean_handler(self, event_type: str, fold: OrderFold) -> Handler:
+        """The fold alone: find or create the order, apply the event."""
         orders = self.orders
-        open_orders = self.open
-        by_ticket = self.by_ticket
-        note_sequence = self._note_sequence
+        opened = Order.opened
+        new_order = Order
+
+        if event_type in _TERMS_TYPES:
+
+            def handle_opening(record: JournalRecord, payload: dict[str, Any]) -> None:
+                coid = payload["client_order_id"]
+                order = orders.get(coid)
+                if order is None:
+                    orders[coid] = opened(event_type, payload, record.recorded_at_ns)
+                else:  # a second intent for the same id: the fold records it
+                    fold(order, event_type, payload, record.recorded_at_ns)
+
+            return handle_opening
+
+        def handle(record: JournalRecord, payload: dict[str, Any]) -> None:
+            coid = payload["client_order_id"]
+            order = orders.get(coid)
+            if order is None:
+                order = orders[coid] = new_order(coid)
+            fold(order, event_type, payload, record.recorded_at_ns)
+
+        return handle
+
+    def _indexed_handler(
+        self,
+        event_type: str,
+        fold: OrderFold,
+        open_orders: dict[str, Order],
+        by_ticket: dict[int, str],
+        sequences: dict[str, int],
+    ) -> Handler:
+        """The fold plus upkeep of only the indexes this event type can change."""
+        orders = self.orders
         open_statuses = OPEN_STATUSES
         opened = Order.opened
 
@@ -71,23 +109,14 @@ class OrderBook(Projection):
                     order = orders[coid] = opened(event_type, payload, record.recorded_at_ns)
                     if order.status in open_statuses:
                         open_orders[coid] = order
-                else:  # a second intent for the same id: the fold records it
+                else:
                     fold(order, event_type, payload, record.recorded_at_ns)
-                note_sequence(coid)
+                _note_sequence(sequences, coid)
 
             return handle_opening
 
         ticketing = event_type in _TICKET_TYPES
-        if event_type in _OPENNESS_STABLE and not ticketing:
-
-            def handle_stable(record: JournalRecord, payload: dict[str, Any]) -> None:
-                coid = payload["client_order_id"]
-                order = orders.get(coid)
-                if order is None:
-                    order = orders[coid] = Order(coid)
-                fold(order, event_type, payload, record.recorded_at_ns)
-
-            return handle_stable
+        stable = event_type in _OPENNESS_STABLE
 
         def handle(record: JournalRecord, payload: dict[str, Any]) -> None:
             coid = payload["client_order_id"]
@@ -96,7 +125,7 @@ class OrderBook(Projection):
                 order = orders[coid] = Order(coid)
             was_open = order.status in open_statuses
             fold(order, event_type, payload, record.recorded_at_ns)
-            if (order.status in open_statuses) is not was_open:
+            if not stable and (order.status in open_statuses) is not was_open:
                 if was_open:
                     del open_orders[coid]
                 else:
@@ -106,15 +135,40 @@ class OrderBook(Projection):
 
         return handle
 
-    def _note_sequence(self, coid: str) -> None:
-        """Track the highest sequence used per account.strategy, whatever its fate."""
-        prefix, _, seq = coid.rpartition(".")
-        try:
-            number = int(seq, 36)
-        except ValueError:
-            return
-        if number > self.sequences.get(prefix, -1):
-            self.sequences[prefix] = number
+    def _index(self) -> tuple[dict[str, Order], dict[int, str], dict[str, int]]:
+        """Build the query indexes once and switch the fold to keeping them."""
+        if self._open is None or self._by_ticket is None or self._sequences is None:
+            open_orders: dict[str, Order] = {}
+            by_ticket: dict[int, str] = {}
+            sequences: dict[str, int] = {}
+            for coid, order in self.orders.items():
+                if order.status in OPEN_STATUSES:
+                    open_orders[coid] = order
+                if order.broker_order_id is not None:
+                    by_ticket[order.broker_order_id] = coid
+                if order.strategy:  # opened by its intent (submitted or denied)
+                    _note_sequence(sequences, coid)
+            self._open, self._by_ticket, self._sequences = open_orders, by_ticket, sequences
+            self._handlers = {
+                t: self._indexed_handler(t, fold, open_orders, by_ticket, sequences)
+                for t, fold in FOLDS.items()
+            }
+        return self._open, self._by_ticket, self._sequences
+
+    @property
+    def open(self) -> dict[str, Order]:
+        """Orders that may still trade, by client order id."""
+        return self._index()[0]
+
+    @property
+    def by_ticket(self) -> dict[int, str]:
+        """Broker order ticket → client order id."""
+        return self._index()[1]
+
+    @property
+    def sequences(self) -> dict[str, int]:
+        """Highest sequence used per ``account.strategy``, denied orders included."""
+        return self._index()[2]
 
     # -- queries -----------------------------------------------------------------------
     def get(self, client_order_id: str) -> Order | None:
@@ -194,7 +248,6 @@ class OrderBook(Projection):
     def _state(self) -> dict[str, Any]:
         return {
             "orders": {coid: order.to_dict() for coid, order in self.orders.items()},
-            "sequences": dict(self.sequences),
         }
 
     def _load(self, state: dict[str, Any]) -> None:
@@ -202,9 +255,16 @@ class OrderBook(Projection):
         self.orders.update(
             (coid, Order.from_dict(data)) for coid, data in state["orders"].items()
         )
-        self.open.clear()
-        self.open.update((c, o) for c, o in self.orders.items() if o.status in OPEN_STATUSES)
-        self.by_ticket = {
-            o.broker_order_id: c for c, o in self.orders.items() if o.broker_order_id is not None
-        }
-        self.sequences = dict(state["sequences"])
+        self._open = self._by_ticket = self._sequences = None
+        self._handlers = self._lean
+
+
+def _note_sequence(sequences: dict[str, int], coid: str) -> None:
+    """Track the highest sequence used per account.strategy, whatever the order's fate."""
+    prefix, _, seq = coid.rpartition(".")
+    try:
+        number = int(seq, 36)
+    except ValueError:
+        return
+    if number > sequences.get(prefix, -1):
+        sequences[prefix] = number

@@ -40,11 +40,10 @@ class Positions(Projection):
         self.positions: dict[str, Position] = {}
         # account → (symbol for netting | position id for hedging) → the same Position
         self._by_account: dict[str, dict[Any, Position]] = {}
+        self._books: dict[str, tuple[bool, dict[Any, Position]]] = {}
         self.deals: set[int] = set()
         self.duplicates = 0
         self.discrepancies: list[dict[str, Any]] = []
-        self._hedging = {a for a, m in self.modes.items() if m is AccountMode.HEDGING}
-        self._default_hedging = default_mode is AccountMode.HEDGING
         self._handlers = {PARTIALLY_FILLED_T: self._on_fill, FILLED_T: self._on_fill}
 
     def config(self) -> dict[str, Any]:
@@ -59,6 +58,14 @@ class Positions(Projection):
         """How this account keeps positions."""
         return self.modes.get(account, self.default_mode)
 
+    def _book(self, account: str) -> tuple[bool, dict[Any, Position]]:
+        """(is hedging, positions by symbol or position id) of one account."""
+        book = self._by_account.get(account)
+        if book is None:
+            book = self._by_account[account] = {}
+        entry = self._books[account] = (self.mode(account) is AccountMode.HEDGING, book)
+        return entry
+
     def _on_fill(self, record: JournalRecord, p: dict[str, Any]) -> None:
         deal = p["deal_ticket"]
         deals = self.deals
@@ -68,14 +75,13 @@ class Positions(Projection):
         deals.add(deal)
         account = p["account"]
         symbol = p["symbol"]
-        deal_pid = p.get("position_id")
+        entry = self._books.get(account)
+        hedging, book = self._book(account) if entry is None else entry
         specs = self.specs
         spec = specs.get(symbol, DEFAULT_SPEC) if specs else DEFAULT_SPEC
-        if account in self._hedging or (self._default_hedging and account not in self.modes):
+        if hedging:
+            deal_pid = p.get("position_id")
             pid = p["client_order_id"] if deal_pid is None else deal_pid
-            book = self._by_account.get(account)
-            if book is None:
-                book = self._by_account[account] = {}
             pos = book.get(pid)
             if pos is None:
                 key = f"{account}#{pid}"
@@ -86,20 +92,24 @@ class Positions(Projection):
             if excess:
                 self._excess(pos, deal, excess)
         else:
-            book = self._by_account.get(account)
-            if book is None:
-                book = self._by_account[account] = {}
             pos = book.get(symbol)
             if pos is None:
                 key = f"{account}|{symbol}"
                 pos = book[symbol] = self.positions[key] = Position(key, account, symbol)
             pos.trade(p["side"], p["volume"], p["price"], spec, record.recorded_at_ns, True)
+            deal_pid = p.get("position_id")
             if deal_pid is not None:
                 pos.position_id = deal_pid
         get = p.get
-        pos.commission += get("commission", 0.0)
-        pos.fee += get("fee", 0.0)
-        pos.swap += get("swap", 0.0)
+        commission = get("commission")
+        if commission:
+            pos.commission += commission
+        fee = get("fee")
+        if fee:
+            pos.fee += fee
+        swap = get("swap")
+        if swap:
+            pos.swap += swap
 
     def _excess(self, pos: Position, deal: int, excess: float) -> None:
         """A hedging close for more than the position held."""
@@ -146,6 +156,7 @@ class Positions(Projection):
     def _load(self, state: dict[str, Any]) -> None:
         self.positions = {k: Position.from_dict(v) for k, v in state["positions"].items()}
         self._by_account = {}
+        self._books = {}
         for key, pos in self.positions.items():
             account, hedged, ident = _split_key(key)
             local: Any = ident

@@ -161,3 +161,23 @@ def test_cross_projection_invariants_on_a_long_session() -> None:
         assert o.filled_volume == pytest.approx(dealt.get(coid, 0.0), abs=1e-9)
     kinds = {a["kind"] for _, a in book.anomalies()}
     assert {"duplicate_fill", "late_fill", "overfill"} <= kinds
+
+
+def test_indexes_kept_by_the_fold_equal_indexes_built_afresh() -> None:
+    records = list(session(seed=5, events=20_000))
+    live = OrderBook()
+    live.apply_many(records[:7_000])
+    assert live.next_sequence("N1", "mm") > 0  # the first query builds the indexes
+    for record in records[7_000:12_000]:
+        live.apply(record)
+    live.apply_many(records[12_000:])
+    fresh = OrderBook.build(records)
+    assert live.state_hash() == fresh.state_hash()
+    assert live.open.keys() == fresh.open.keys()
+    assert live.by_ticket == fresh.by_ticket
+    assert live.sequences == fresh.sequences
+    assert all(o.is_open for o in live.open.values())
+    restored = OrderBook()
+    restored.restore(live.snapshot())
+    assert restored.open.keys() == live.open.keys()
+    assert restored.sequences == live.sequences
