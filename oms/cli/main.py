@@ -47,6 +47,7 @@ def _register_commands() -> None:
     import oms.cli.reconcile
     import oms.cli.reports
     import oms.cli.sim  # noqa: F401
+    from oms.cli import journal  # noqa: F401  (init, verify, demo)
 
 
 _register_commands()
