@@ -143,6 +143,11 @@ def test_audit_export_rejects_an_unknown_format(session_db: Session) -> None:
         ["reconcile"],
         ["audit", "export"],
         ["demo-session"],
+        ["run"],
+        ["recover"],
+        ["order", "place"],
+        ["order", "modify"],
+        ["order", "cancel"],
     ],
 )
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
