@@ -295,7 +295,7 @@ def run(
 ) -> None:
     """Run the engine: recover, reconcile, then poll the broker and reconcile on a schedule.
 
-    Example: OMS_MT5_BACKEND=mt5linux oms run --db postgresql+psycopg://oms@db/oms
+    Example: oms run --db postgresql+psycopg://oms@db/oms --log oms.jsonl
     """
     settings = settings_for(db)
     interval = reconcile_interval or settings.reconcile_interval_s
