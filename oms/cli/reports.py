@@ -375,7 +375,7 @@ def _projections(
 
 
 def _members(projections: ProjectionSet) -> tuple[OrderBook, Positions, FillsBlotter]:
-    book, positions, fills = projections.projections
+    book, positions, fills = projections.projections[:3]
     assert isinstance(book, OrderBook)
     assert isinstance(positions, Positions)
     assert isinstance(fills, FillsBlotter)
