@@ -68,22 +68,46 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
-def _value(node: ast.expr) -> Any:
-    """A literal, or a datetime/timezone/timedelta written out by `repr`."""
+_MAX_NESTING: Final = 8
+"""How deep tuples, lists, dicts and datetime calls may nest inside one argument."""
+
+
+def _value(node: ast.expr, depth: int = 0) -> Any:
+    """A literal, or a datetime/timezone/timedelta written out by `repr`, also inside tuples,
+    lists and dicts (the client sends `*args` and `**kwargs` as one literal each)."""
     try:
         return ast.literal_eval(node)
     except ValueError:
         pass
+    if depth >= _MAX_NESTING:
+        raise BridgeError(f"argument nested more than {_MAX_NESTING} deep: {ast.unparse(node)}")
+    inner = depth + 1
+    if isinstance(node, ast.Tuple):
+        return tuple(_value(e, inner) for e in node.elts)
+    if isinstance(node, ast.List):
+        return [_value(e, inner) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise BridgeError(f"dict unpacking is not a literal: {ast.unparse(node)}")
+        pairs = zip(node.keys, node.values, strict=True)
+        return {_value(k, inner): _value(v, inner) for k, v in pairs if k is not None}
     if isinstance(node, ast.Attribute) and _dotted(node) == "datetime.timezone.utc":
         return dt.UTC
     if isinstance(node, ast.Call):
         make = _DATETIME_CALLS.get(_dotted(node.func) or "")
         if make is not None:
-            args = [_value(a) for a in node.args]
-            kwargs = {k.arg: _value(k.value) for k in node.keywords if k.arg is not None}
+            if any(isinstance(a, ast.Starred) for a in node.args):
+                raise BridgeError(f"no unpacking inside datetime values: {ast.unparse(node)}")
+            args = [_value(a, inner) for a in node.args]
+            kwargs = {k.arg: _value(k.value, inner) for k in node.keywords if k.arg is not None}
             if len(kwargs) != len(node.keywords):
                 raise BridgeError("datetime arguments must be named or positional")
-            return make(*args, **kwargs)
+            try:
+                return make(*args, **kwargs)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise BridgeError(
+                    f"not a valid datetime value: {ast.unparse(node)}: {exc}"
+                ) from exc
     raise BridgeError(f"not a literal argument: {ast.unparse(node)}")
 
 

@@ -1,4 +1,4 @@
-"""The simulated market: one L2 book per symbol, a clock that only moves when told to.
+"""The simulated market: one shared L2 book per symbol, a clock that only moves when told to.
 
 Tests and backtests drive it explicitly (`step`, `advance`), so nothing depends on the wall
 clock. After every update the trade server is told which symbols moved, so resting orders,
@@ -13,10 +13,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from oms.broker.sim.book import L2Book
-from oms.broker.sim.feed import Feed, Snapshot, snapshot_line, to_steps, to_ticks
+from oms.broker.sim.book import SimBook
+from oms.broker.sim.feed import (
+    BUYER,
+    SELLER,
+    Feed,
+    Snapshot,
+    snapshot_line,
+    to_steps,
+    to_ticks,
+)
 from oms.broker.sim.symbols import SymbolSpec
 from oms.errors import OmsError
+from oms.market.queue import QueueModel
 
 DEFAULT_START_MSC = calendar.timegm((2026, 1, 5, 9, 0, 0)) * 1000  # a Monday, 09:00 UTC
 DAY_MSC = 86_400_000
@@ -33,9 +42,11 @@ class Market:
         start_msc: int = DEFAULT_START_MSC,
         step_msc: int = 100,
         weekend_closed: bool = False,
+        queue_model: QueueModel = "conservative",
+        queue_power: float = 2.0,
     ) -> None:
         self.specs: dict[str, SymbolSpec] = {s.name: s for s in specs}
-        self.books: dict[str, L2Book] = {s.name: L2Book() for s in specs}
+        self.books: dict[str, SimBook] = {s.name: SimBook(queue_model, queue_power) for s in specs}
         self.updated_msc: dict[str, int] = dict.fromkeys(self.specs, start_msc)
         self.time_msc = start_msc
         self.step_msc = step_msc
@@ -111,6 +122,35 @@ class Market:
             )
             self._update([snap])
 
+    def trade(self, symbol: str, price: float, volume: float) -> None:
+        """Print a trade of `volume` lots at `price` by someone else, and let orders react.
+
+        A price at or below the best bid is a seller hitting the bids, at or above the best
+        ask a buyer lifting the asks; better levels on the way are swept first (printed at
+        their whole size). The level at `price` loses what traded (all of it, and the excess
+        counts as hidden, when the print is larger than the level).
+        """
+        with self._lock:
+            spec = self.spec(symbol)
+            px, size = to_ticks(price, spec), to_steps(volume, spec)
+            if size <= 0:
+                raise OmsError(f"a trade needs a positive volume, not {volume}")
+            bids, asks = self.books[symbol].depth()
+            if bids and px <= bids[0][0]:
+                aggressor, hit = SELLER, bids
+            elif asks and px >= asks[0][0]:
+                aggressor, hit = BUYER, asks
+            else:
+                raise OmsError(f"{symbol} trade at {price}: inside the spread, nobody rests there")
+            sell = aggressor == SELLER
+            swept = [(p, q) for p, q in hit if (p > px if sell else p < px)]
+            trades = [(p, q, aggressor) for p, q in swept]
+            trades.append((px, size, aggressor))
+            left = [(p, q - size if p == px else q) for p, q in hit[len(swept) :]]
+            left = [(p, q) for p, q in left if q > 0]
+            bids, asks = (left, asks) if aggressor == SELLER else (bids, left)
+            self._update([Snapshot(self.time_msc, symbol, bids, asks, tuple(trades))])
+
     def record(self, path: str | Path | None) -> None:
         """Append every snapshot from now on to a JSON-lines file (None stops recording)."""
         with self._lock:
@@ -126,7 +166,7 @@ class Market:
             book = self.books.get(snap.symbol)
             if book is None:
                 continue
-            book.replace(snap.bids, snap.asks)
+            book.apply(snap.time_msc * 1_000_000, snap.bids, snap.asks, snap.trades)
             if snap.time_msc > self.time_msc:
                 self.time_msc = snap.time_msc
             self.updated_msc[snap.symbol] = max(snap.time_msc, self.time_msc)

@@ -25,8 +25,9 @@ class Money:
         book = self.market.books[spec.name]
         last = self._last_quote.get(spec.name, (0.0, 0.0))
         tick = spec.tick_size
-        bid = round(book.bid_px[0] * tick, spec.digits) if book.bid_px else last[0]
-        ask = round(book.ask_px[0] * tick, spec.digits) if book.ask_px else last[1]
+        best_bid, best_ask = book.best_bid, book.best_ask
+        bid = round(best_bid * tick, spec.digits) if best_bid else last[0]
+        ask = round(best_ask * tick, spec.digits) if best_ask else last[1]
         if (bid, ask) != last:
             self._last_quote[spec.name] = (bid, ask)
         return bid, ask

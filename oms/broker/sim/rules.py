@@ -7,7 +7,7 @@ so the request handlers read as a list of checks with their retcodes.
 
 from __future__ import annotations
 
-from oms.broker.sim.book import L2Book
+from oms.broker.sim.book import SimBook
 from oms.broker.sim.constants import (
     EXPIRATION_DAY_BIT,
     EXPIRATION_GTC_BIT,
@@ -109,7 +109,7 @@ def stops_ok(spec: SymbolSpec, buy: bool, ref: float, sl: float, tp: float) -> b
     return True
 
 
-def pending_price_ok(spec: SymbolSpec, book: L2Book, type_: int, price: float) -> bool:
+def pending_price_ok(spec: SymbolSpec, book: SimBook, type_: int, price: float) -> bool:
     """A pending price on the grid, on the correct side of the market, stops level away."""
     if price <= 0 or not on_grid(price, spec.tick_size):
         return False
@@ -149,7 +149,7 @@ def expires_msc(type_time: int, expiration: int, now_msc: int) -> int:
     return 0
 
 
-def frozen(spec: SymbolSpec, book: L2Book, price: float, buy: bool) -> bool:
+def frozen(spec: SymbolSpec, book: SimBook, price: float, buy: bool) -> bool:
     """Whether `price` lies within the freeze level of the price that would trigger it (10029)."""
     if not spec.freeze_level or not price:
         return False

@@ -224,6 +224,7 @@ class TradeServer:
         order.expires_msc = rules.expires_msc(req.type_time, req.expiration, market.time_msc)
         order.state = PLACED
         ledger.work_on(order)
+        self.triggers.queue(order)
         return Outcome(C.TRADE_RETCODE_PLACED, 0, order.ticket, req.volume, req.price)
 
     def _position_for(self, req: TradeRequest) -> PositionState | None:
@@ -296,6 +297,7 @@ class TradeServer:
         order.sl, order.tp = req.sl, req.tp
         order.type_time, order.time_expiration = req.type_time, expiration
         order.expires_msc = rules.expires_msc(req.type_time, req.expiration, market.time_msc)
+        self.triggers.queue(order)  # a new price goes to the back of that level's queue
         return Outcome(R_DONE, 0, order.ticket, 0.0, req.price)
 
     def _remove(self, req: TradeRequest, dry_run: bool) -> Outcome:
@@ -312,6 +314,7 @@ class TradeServer:
         if dry_run:
             return Outcome(0)
         self.ledger.finish(order, CANCELED)
+        book.untrack(order.ticket)
         return Outcome(R_DONE, 0, order.ticket)
 
     def _close_by(self, req: TradeRequest, reason: int, dry_run: bool) -> Outcome:

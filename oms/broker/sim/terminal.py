@@ -42,6 +42,7 @@ from oms.broker.sim.symbol_info import SymbolInfoBuilder
 from oms.broker.sim.symbols import SymbolSpec, default_symbols
 from oms.broker.sim.validation import InvalidRequest, validate_request
 from oms.errors import OmsError
+from oms.market.queue import QueueModel
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -133,6 +134,8 @@ class SimulatedTerminal(Mt5Constants):
         start_msc: int = DEFAULT_START_MSC,
         step_msc: int = 100,
         weekend_closed: bool = False,
+        queue_model: QueueModel = "conservative",
+        queue_power: float = 2.0,
     ) -> None:
         if margin_mode not in MARGIN_MODES:
             raise OmsError(f"margin_mode must be 'hedging' or 'netting', not {margin_mode!r}")
@@ -149,7 +152,16 @@ class SimulatedTerminal(Mt5Constants):
         specs = tuple(symbols) if symbols is not None else default_symbols()
         if feed is None:
             feed = ReplayFeed(replay) if replay is not None else SyntheticFeed(seed)
-        self.market = Market(specs, feed, self._lock, start_msc, step_msc, weekend_closed)
+        self.market = Market(
+            specs,
+            feed,
+            self._lock,
+            start_msc,
+            step_msc,
+            weekend_closed,
+            queue_model,
+            queue_power,
+        )
         self._margin_mode = MARGIN_MODES[margin_mode]
         self._server = TradeServer(
             self.market,

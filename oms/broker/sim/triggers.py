@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from oms.broker.sim.book import SimBook
 from oms.broker.sim.constants import C
 from oms.broker.sim.ledger import Ledger
 from oms.broker.sim.market import Market
@@ -28,9 +29,14 @@ REASON_SL, REASON_TP, REASON_SO = C.ORDER_REASON_SL, C.ORDER_REASON_TP, C.ORDER_
 class Triggers:
     """Reacts to book updates for the working orders and open positions of a ledger.
 
-    Limits fill up to their price when the opposite side reaches it; stops become market
-    orders when the same-side price crosses them; stop-limits turn into limits at the
-    stop-limit price (same ticket). SL/TP close at market with reason SL/TP and a comment
+    Limits fill up to their price when the opposite side reaches it (walking that side, so
+    with price improvement). Until then a limit order (RETURN or IOC filling) waits in the
+    queue of its price level, and the book's queue-position estimate decides when trades
+    there reach it: it fills at its own price by what trades beyond the volume ahead of it,
+    or all of it when a trade goes through its price; IOC then cancels the rest. A FOK limit
+    only fills when the opposite side offers all of it. Stops become market orders when the
+    same-side price crosses them; stop-limits turn into limits at the stop-limit price (same
+    ticket, joining the queue then). SL/TP close at market with reason SL/TP and a comment
     like `[sl 1.08400]`. Margin is checked when a pending order first triggers (REJECTED).
     Below the stop-out margin level the most losing position is closed (reason SO).
     """
@@ -48,11 +54,16 @@ class Triggers:
             due = [o for o in ledger.orders.values() if o.expires_msc and o.expires_msc <= now]
             for order in due:
                 ledger.finish(order, EXPIRED)
+        books = self.market.books
         for name in symbols:
+            book = books[name]
+            queue_filled = book.queue_fills()
             working = ledger.orders_by_symbol[name]
             if working:
                 for order in list(working.values()):
-                    self._work(order)
+                    self._work(order, book, queue_filled)
+            if working or book.queued:
+                self._requeue(book, working)
             positions = ledger.positions_by_symbol[name]
             if positions:
                 for pos in [p for p in positions.values() if p.sl or p.tp]:
@@ -80,10 +91,26 @@ class Triggers:
             if not self._close_at_market(worst, REASON_SO, f"[so {level:.2f}%]"):
                 return
 
-    def _work(self, order: OrderState) -> None:
+    def queue(self, order: OrderState) -> None:
+        """Put a resting limit order in (or back in) its level's queue; others are left out."""
+        book = self.market.books[order.spec.name]
+        if order.type in (BUY_LIMIT, SELL_LIMIT) and order.type_filling != FOK:
+            price = round(order.price_open / order.spec.tick_size)
+            book.track(order.ticket, order.buy, price, order.volume_current)
+        else:
+            book.untrack(order.ticket)
+
+    def _requeue(self, book: SimBook, working: dict[int, OrderState]) -> None:
+        """Keep the queue to the working limit orders, as they are now."""
+        for ticket in book.tracked():
+            if ticket not in working:
+                book.untrack(ticket)
+        for order in working.values():
+            self.queue(order)
+
+    def _work(self, order: OrderState, book: SimBook, queue_filled: dict[int, int]) -> None:
         ledger = self.ledger
         spec = order.spec
-        book = self.market.books[spec.name]
         buy = order.buy
         type_ = order.type
         tick = spec.tick_size
@@ -103,16 +130,33 @@ class Triggers:
             limit = round(order.price_open / tick)
             top = book.best_ask if buy else book.best_bid
             if not top or (top > limit if buy else top < limit):
+                traded = queue_filled.get(order.ticket, 0)
+                if traded and self._affordable(order):
+                    size = min(traded, order.volume_current)
+                    self._done(order, size, size * limit)
                 return
-        wanted = order.volume_current
-        if order.state == PLACED and ledger.no_money(spec, buy, wanted, order.closes):
-            ledger.finish(order, REJECTED)
+        if not self._affordable(order):
             return
+        wanted = order.volume_current
         if order.type_filling == FOK and book.available(buy, limit) < wanted:
             if not limit:
                 ledger.finish(order, CANCELED)
             return
-        filled, cost = book.take(buy, wanted, limit)
+        self._done(order, *book.take(buy, wanted, limit))
+
+    def _affordable(self, order: OrderState) -> bool:
+        """Margin for a pending order's first execution; rejects the order when it is short."""
+        ledger = self.ledger
+        if order.state == PLACED and ledger.no_money(
+            order.spec, order.buy, order.volume_current, order.closes
+        ):
+            ledger.finish(order, REJECTED)
+            return False
+        return True
+
+    def _done(self, order: OrderState, filled: int, cost: int) -> None:
+        """Book what executed; then FILLED, IOC's rest CANCELED, or PARTIAL and working."""
+        ledger = self.ledger
         if filled:
             ledger.book_fill(order, filled, cost, order.reason)
         if order.volume_current == 0:
