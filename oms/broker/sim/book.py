@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from oms.market import ASK, BID, L2QueueTracker, LevelChange, QueuePosition, RollingBook
 from oms.market.errors import MarketDataError
 from oms.market.events import BookSnapshot, LevelSet, TradePrint
-from oms.market.queue import QueueModel
-from oms.market.rolling import Observation
+from oms.market.queue import L2QueueTracker, QueueModel, QueuePosition
+from oms.market.rolling import LevelChange, Observation, RollingBook
+from oms.market.sides import ASK, BID
 
 Levels = Sequence[tuple[int, int]]
 Trades = Sequence[tuple[int, int, int]]
