@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from journal import RecordedEvent
 
 EVENTS = "oms.events"
-ERRORS = "oms.errors"
+ERRORS = "oms.engine"
 MASK = "**********"
 
 
@@ -141,6 +141,10 @@ class EventLog:
     def error(self, message: str, **fields: Any) -> None:
         """An error, with whatever identifies it (order id, port, exception text)."""
         self._errors.error(message, extra={"fields": fields})
+
+    def info(self, message: str, **fields: Any) -> None:
+        """A milestone the operator may want to see (recovery finished, a port connected)."""
+        self._errors.info(message, extra={"fields": fields})
 
     def warning(self, message: str, **fields: Any) -> None:
         """Something odd the operator should see."""

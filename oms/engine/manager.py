@@ -26,6 +26,7 @@ from oms.domain.events import (
     OrderDenied,
     OrderModified,
     OrderModifyRejected,
+    OrderModifyRequested,
     OrderSubmitted,
 )
 from oms.domain.ids import order_stream_id, parse_client_order_id
@@ -353,27 +354,29 @@ class OrderManager:
                 outcome = port.SendOutcome(OutcomeStatus.UNKNOWN, coid, reason=repr(exc))
             if outcome.status is OutcomeStatus.UNKNOWN:
                 outcome = await broker.confirm_modify(request)
-            if outcome.status is OutcomeStatus.MODIFIED:
-                payload = OrderModified(
-                    client_order_id=coid, request_id=request_id,
-                    price=changes.get("price"), stop_limit_price=changes.get("stop_limit_price"),
-                    sl=changes.get("sl"), tp=changes.get("tp"), expiry_ns=changes.get("expiry_ns"),
-                ).to_payload()
-                planned: Planned = (OrderModified.TYPE, payload, f"{coid}:modified:{request_id}")
-            elif outcome.status is OutcomeStatus.UNKNOWN:
+            if outcome.status is OutcomeStatus.UNKNOWN:
                 self._report_error(coid, "modify outcome unknown", request_id=request_id,
                                    reason=outcome.reason)
                 return
-            else:
-                payload = OrderModifyRejected(
-                    client_order_id=coid, request_id=request_id,
-                    retcode=outcome.retcode or 0, reason=outcome.reason,
-                ).to_payload()
-                planned = (OrderModifyRejected.TYPE, payload,
-                           f"{coid}:modify_rejected:{request_id}")
-            await self.append(coid, [planned])
+            await self.append(coid, self._modify_events(coid, request_id, changes, outcome))
         except Exception as exc:
             self._report_error(coid, "modifying the order failed", error=repr(exc))
+
+    @staticmethod
+    def _modify_events(coid: str, request_id: str, changes: dict[str, Any],
+                       outcome: port.SendOutcome) -> list[Planned]:
+        if outcome.status is OutcomeStatus.MODIFIED:
+            payload = OrderModified(
+                client_order_id=coid, request_id=request_id,
+                price=changes.get("price"), stop_limit_price=changes.get("stop_limit_price"),
+                sl=changes.get("sl"), tp=changes.get("tp"), expiry_ns=changes.get("expiry_ns"),
+            ).to_payload()
+            return [(OrderModified.TYPE, payload, f"{coid}:modified:{request_id}")]
+        payload = OrderModifyRejected(
+            client_order_id=coid, request_id=request_id,
+            retcode=outcome.retcode or 0, reason=outcome.reason,
+        ).to_payload()
+        return [(OrderModifyRejected.TYPE, payload, f"{coid}:modify_rejected:{request_id}")]
 
     async def cancel(self, command: CancelOrder | Mapping[str, Any]) -> str:
         """Journal a cancel request, then send it in the background; the request id."""
@@ -433,6 +436,21 @@ class OrderManager:
             if outcome.status is OutcomeStatus.NOT_FOUND:
                 outcome = port.SendOutcome(OutcomeStatus.REJECTED, coid, reason=outcome.reason)
             await self.append(coid, self._cancel_events(order, order.pending_cancel, outcome))
+        request_id = order.pending_modify
+        if request_id is not None and order.broker_order_id is not None and order.is_open:
+            changes = await self._requested_changes(coid, request_id)
+            outcome = await broker.confirm_modify(mapping.modify_request(order, changes))
+            if outcome.status is OutcomeStatus.NOT_FOUND:
+                outcome = port.SendOutcome(OutcomeStatus.REJECTED, coid, reason=outcome.reason)
+            await self.append(coid, self._modify_events(coid, request_id, changes, outcome))
+
+    async def _requested_changes(self, coid: str, request_id: str) -> dict[str, Any]:
+        """The terms a journaled modify request asked for."""
+        for record in await self.journal.read_stream(order_stream_id(coid)):
+            if record.type == OrderModifyRequested.TYPE and \
+                    record.payload.get("request_id") == request_id:
+                return dict(record.payload)
+        raise UnknownOrderError(f"order {coid} has no modify request {request_id!r}")
 
     # -- kill switch -----------------------------------------------------------------------
 

@@ -72,7 +72,7 @@ class Recovery:
             await self._settle(coid)
             report.resolved.append(coid)
         pending = [o.client_order_id for o in states.open_orders()
-                   if o.pending_cancel is not None]
+                   if o.pending_cancel is not None or o.pending_modify is not None]
         for coid in pending:
             await manager.confirm_pending(coid)
             report.confirmed.append(coid)
@@ -81,7 +81,7 @@ class Recovery:
             report.polled_events += polled.events_planned
             if polled.events_planned == 0:
                 break
-        manager.log.warning(
+        manager.log.info(
             "recovery finished", replayed=report.replayed, resolved=len(report.resolved),
             confirmed=len(report.confirmed), polled_events=report.polled_events,
         )

@@ -48,3 +48,42 @@ async def test_twin_intents_are_told_apart_by_comment_not_fingerprint(journal_ur
         assert rebuilt.orders.keys() == manager.states.orders.keys()
         assert all(rebuilt.orders[c].to_dict() == o.to_dict()
                    for c, o in manager.states.orders.items())
+
+
+async def test_modify_requests_left_unanswered_are_confirmed_at_the_broker(
+    journal_url: str,
+) -> None:
+    from oms.domain.commands import ModifyOrder
+    from oms.domain.intents import modify_requested_event
+    from tests.engine.test_manager import limit, next_kind
+
+    terminal = sim_terminal()
+    broker = sim_broker(terminal)
+    await broker.connect()
+    async with await AsyncJournal.open(journal_url) as journal:
+        crashed = OrderManager(journal, OrderRouter.single(broker))
+        crashed.mark_ready()
+        updates = crashed.subscribe()
+        applied, lost = await crashed.place(limit(1.0)), await crashed.place(limit(1.0))
+        await next_kind(updates, "order.accepted")
+        await next_kind(updates, "order.accepted")
+        await crashed.drain()
+        for coid, rid in ((applied, "m3"), (lost, "m3")):
+            order = crashed.states.orders[coid]
+            event = modify_requested_event(
+                order, ModifyOrder.parse({"client_order_id": coid, "price": 1.001}), rid)
+            await crashed.append(coid, [(event.TYPE, event.to_payload(),
+                                         f"{coid}:modify_requested:{rid}")])
+        # The first request reached the broker before the crash; the second never left.
+        order = crashed.states.orders[applied]
+        await broker.modify(mapping.modify_request(order, {"price": 1.001}))
+
+        manager = OrderManager(journal, OrderRouter.single(broker))
+        report = await Recovery(manager, StatusListener(manager)).run()
+        assert sorted(report.confirmed) == sorted([applied, lost])
+        types = {c: [e.type for e in await journal.read_stream(f"order-{c}")][-1]
+                 for c in (applied, lost)}
+        assert types == {applied: "order.modified", lost: "order.modify_rejected"}
+        assert manager.states.orders[applied].price == 1.001
+        assert manager.states.orders[lost].price == 1.0
+        assert manager.states.orders[lost].pending_modify is None
