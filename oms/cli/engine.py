@@ -94,17 +94,23 @@ async def running_engine(
     The operators' log goes to stderr (errors only unless `level` says otherwise) and, with
     `log_file`, to JSON lines; the MT5 password is masked in both.
     """
-    handlers = eventlog.configure(
-        log_file, console=True, secrets=[settings.mt5_password], level=level
-    )
-    for handler in handlers:  # the console log goes to stderr: stdout is for reports
-        if hasattr(handler, "console"):
-            handler.console = Console(stderr=True)
+    handlers = _console_log(settings, log_file, level)
     try:
         async with _engine(settings) as engine:
             yield engine
     finally:
         eventlog.remove(handlers)
+
+
+def _console_log(settings: Settings, log_file: Path | None, level: int) -> list[logging.Handler]:
+    """The operators' log on stderr (stdout is for reports) and optionally in a file."""
+    handlers = eventlog.configure(
+        log_file, console=True, secrets=[settings.mt5_password], level=level
+    )
+    for handler in handlers:
+        if hasattr(handler, "console"):
+            handler.console = Console(stderr=True)
+    return handlers
 
 
 @asynccontextmanager
@@ -305,34 +311,65 @@ def run(
 async def _run(
     settings: Settings, poll_interval: float, reconcile_interval: float, log: Path | None
 ) -> None:
+    """The assembled engine with checkpointed projections, plus the scheduled reconciler.
+
+    New orders wait for the start-up reconciliation: the manager is closed again right
+    after recovery and reopened once the reconciler has compared journal and broker.
+    """
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from oms.domain.enums import AccountMode
+    from oms.engine.app import Engine
+    from oms.projections import standard_set
+    from oms.projections.store import CheckpointStore
     from oms.reconcile.schedule import reconcile_before_trading, schedule_reconciler
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_engine(settings, log, logging.INFO) as engine:
-        first = await reconcile_before_trading(engine.reconciler)
-        typer.echo(
-            f"recovered {engine.recovery.replayed} events; start-up reconciliation: "
-            f"{len(first.detected)} discrepancies, {first.open_discrepancies} open",
-        )
-        scheduler = AsyncIOScheduler(event_loop=loop)
-        schedule_reconciler(scheduler, engine.reconciler, reconcile_interval)
-        scheduler.start()
-        polling = asyncio.create_task(engine.listener.run(poll_interval))
-        typer.echo(
-            f"running: polling every {poll_interval:g} s, reconciling every "
-            f"{reconcile_interval:g} s; Ctrl-C stops",
-            err=True,
-        )
-        try:
+    handlers = _console_log(settings, log, logging.INFO)
+    worker, rebuild = build_worker(settings)
+    broker = Mt5Broker(worker, login_args(settings), policy(settings),
+                       rebuild_on_reconnect=rebuild)  # fmt: skip
+    await broker.connect()
+    journal = await AsyncJournal.open(settings.database_url)
+    store = CheckpointStore.open(settings.database_url)
+    mode = AccountMode.HEDGING if hedging_account(settings) else AccountMode.NETTING
+    engine = Engine(
+        journal, OrderRouter.single(broker), store=store,
+        projections=standard_set(default_mode=mode), poll_interval_s=poll_interval,
+    )  # fmt: skip
+    scheduler = AsyncIOScheduler(event_loop=loop)
+    try:
+        async with engine:
+            engine.manager.ready = False  # not before the start-up reconciliation
+            reconciler = Reconciler(
+                journal.journal, TerminalSnapshotSource(worker),
+                account=settings.reconcile_account, hedging=mode is AccountMode.HEDGING,
+                lock=lock_for(settings.database_url),
+                lock_timeout_s=settings.reconcile_lock_timeout_s,
+            )  # fmt: skip
+            first = await reconcile_before_trading(reconciler)
+            engine.manager.mark_ready()
+            replayed = engine.report.replayed if engine.report else 0
+            typer.echo(
+                f"recovered {replayed} events; start-up reconciliation: "
+                f"{len(first.detected)} discrepancies, {first.open_discrepancies} open",
+            )
+            schedule_reconciler(scheduler, reconciler, reconcile_interval)
+            scheduler.start()
+            typer.echo(
+                f"running: polling every {poll_interval:g} s, reconciling every "
+                f"{reconcile_interval:g} s; Ctrl-C stops",
+                err=True,
+            )
             await stop.wait()
-        finally:
-            engine.listener.stop()
-            engine.listener.kick()
-            await polling
+    finally:
+        if scheduler.running:
             scheduler.shutdown(wait=False)
+        await journal.close()
+        store.close()
+        await broker.close()
+        eventlog.remove(handlers)
     typer.echo("stopped", err=True)
