@@ -75,7 +75,11 @@ class AsyncJournal:
         events: Sequence[NewEvent],
         expected_version: int | None = None,
     ) -> list[RecordedEvent]:
-        """Same contract as Journal.append; resolves once the batch holding it committed."""
+        """Same contract as Journal.append; resolves once the batch holding it committed.
+
+        Cancelling the caller does not withdraw a queued append: it may still commit. Retry
+        with the same event ids to find out; the retry returns what was recorded.
+        """
         request = self.journal.prepare(stream_id, events, expected_version)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[RecordedEvent]] = loop.create_future()
@@ -88,16 +92,21 @@ class AsyncJournal:
         else:
             pending.append(request)
             if len(pending) >= self.hand_over_every:
-                # Hand over early so the writer commits while this turn prepares the rest.
+                # A very busy turn: hand over early so the writer starts on these.
                 self._pending[loop] = []
-                self.journal.submit_many(pending)
+                self._submit(pending)
         return await future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        requests = self._pending.pop(loop, [])
+        self._submit(self._pending.pop(loop, []))
+
+    def _submit(self, requests: list[AppendRequest]) -> None:
+        """Give requests to the writer; if it refuses (closed), each caller gets the error."""
+        if not requests:
+            return
         try:
             self.journal.submit_many(requests)
-        except BaseException as exc:
+        except Exception as exc:
             for request in requests:
                 if request.future is not None and not request.future.done():
                     request.future.set_exception(exc)

@@ -28,6 +28,7 @@ class Backend:
 
     name = ""
     placeholder = "?"
+    pipelined = False  # True: several statements cost one round trip (read speculatively)
 
     def __init__(self, url: sa.URL, durability: Durability) -> None:
         if durability not in DURABILITY_LEVELS:
@@ -145,6 +146,7 @@ class PostgresBackend(Backend):
 
     name = "postgresql"
     placeholder = "%s"
+    pipelined = True
 
     def create_engine(self, pool_size: int) -> sa.Engine:
         return sa.create_engine(

@@ -54,11 +54,9 @@ except ImportError:  # pragma: no cover - orjson is a declared dependency
     _FAST_OPTIONS = 0
 
 
-def decode(text: str) -> Any:
-    """Parse stored canonical JSON."""
-    if text == "{}":
-        return {}
-    return _fast_loads(text)
+def decode_function() -> Callable[[str], Any]:
+    """The parser of stored canonical JSON, handed out so hot loops call it directly."""
+    return _fast_loads
 
 
 def encode_object(value: object, what: str) -> str:
@@ -108,6 +106,40 @@ def _has_non_finite(value: object) -> bool:
     if isinstance(value, list | tuple):
         return any(_has_non_finite(v) for v in value)
     return False
+
+
+def identifier_ok(value: object) -> bool:
+    """The silent, fast form of check_identifier for the append path."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_ID_CHARS
+        and ((value.isascii() and "\x00" not in value) or _non_ascii_ok(value))
+    )
+
+
+def _non_ascii_ok(value: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def encode_payload_fast(value: object) -> str | None:
+    """Canonical JSON of a plain dict, or None when encode_object must explain a problem."""
+    if type(value) is not dict or _fast_dumps is None:
+        return None
+    if not value:
+        return "{}"
+    try:
+        raw = _fast_dumps(value, option=_FAST_OPTIONS)
+    except TypeError:
+        return None
+    if b"null" in raw and _has_non_finite(value):
+        return None
+    return raw.decode("utf-8")
 
 
 def check_identifier(value: object, what: str) -> str:

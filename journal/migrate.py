@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+import migrations
 from journal.backends import backend_for
 from journal.errors import JournalError, JournalUnavailable
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 
 def alembic_config(url: str) -> Config:

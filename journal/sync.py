@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,11 +16,12 @@ from journal.backends import COLUMNS, TABLE, Backend, Durability, backend_for
 from journal.codec import DEFAULT_MAX_PAYLOAD_BYTES, GENESIS_HASH, check_identifier
 from journal.errors import InvalidEvent, JournalError, JournalUnavailable, NotMigrated
 from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
-from journal.rows import Row, to_event
+from journal.rows import Row, to_events
 from journal.verify import verify_rows
 from journal.writer import AppendRequest, GroupCommitWriter, ThreadWaiter, prepare_append
 
 DEFAULT_READ_BATCH = 10_000
+log = logging.getLogger(__name__)
 
 
 class Journal:
@@ -145,7 +147,7 @@ class Journal:
         _check_non_negative(from_version, "from_version")
         with self._cursor() as cur:
             cur.execute(self._sql_stream, (stream_id, from_version))
-            return [to_event(row) for row in cur.fetchall()]
+            return to_events(cur.fetchall())
 
     def read_all(self, from_position: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
         """Every event after `from_position` in position order, fetched in large batches."""
@@ -160,7 +162,7 @@ class Journal:
             rows = self.read_rows(position, size)
             if not rows:
                 return
-            yield from map(to_event, rows)
+            yield from to_events(rows)
             if remaining is not None:
                 remaining -= len(rows)
             if len(rows) < size:
@@ -169,7 +171,7 @@ class Journal:
 
     def read_batch(self, from_position: int, limit: int) -> list[RecordedEvent]:
         """Up to `limit` decoded events after `from_position` (one query)."""
-        return [to_event(row) for row in self.read_rows(from_position, limit)]
+        return to_events(self.read_rows(from_position, limit))
 
     def read_rows(self, from_position: int, limit: int) -> list[Row]:
         """Up to `limit` stored rows after `from_position`, undecoded (one query)."""
@@ -216,7 +218,10 @@ class Journal:
         with self._listeners_lock:
             listeners = list(self._listeners.values())
         for listener in listeners:
-            listener(head_position)
+            try:
+                listener(head_position)
+            except Exception:  # the batch is committed: a listener must not fail it
+                log.exception("a journal commit listener failed")
 
     def _connect(self) -> Any:
         try:

@@ -9,6 +9,7 @@ inserted with one statement and committed with one fsync.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -23,6 +24,8 @@ from journal.codec import (
     check_identifier,
     check_schema_version,
     encode_object,
+    encode_payload_fast,
+    identifier_ok,
     row_hash,
 )
 from journal.errors import (
@@ -34,7 +37,7 @@ from journal.errors import (
     WrongExpectedVersion,
 )
 from journal.model import NewEvent, RecordedEvent, new_event_id
-from journal.rows import Row, to_event
+from journal.rows import Row, to_events
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,8 @@ def prepare_append(
     max_payload_bytes: int,
 ) -> AppendRequest:
     """Validate and encode in the caller's thread, so bad input never reaches the database."""
-    check_identifier(stream_id, "stream id")
+    if not identifier_ok(stream_id):
+        check_identifier(stream_id, "stream id")
     if expected_version is not None and (type(expected_version) is not int or expected_version < 0):
         raise InvalidEvent(
             f"expected_version must be None or an integer >= 0, got {expected_version!r}"
@@ -100,31 +104,42 @@ def prepare_append(
     if not events:
         raise InvalidEvent(f"append to stream {stream_id!r} has no events")
     encoded: list[EncodedEvent] = []
-    seen: set[str] = set()
     ids_supplied = False
     for index, event in enumerate(events):
-        if not isinstance(event, NewEvent):
+        if type(event) is not NewEvent and not isinstance(event, NewEvent):
             raise InvalidEvent(f"events[{index}] is a {type(event).__name__}, not a NewEvent")
-        if event.event_id is None:
+        event_id = event.event_id
+        if event_id is None:
             event_id = new_event_id()
         else:
-            event_id = event.event_id
             ids_supplied = True
-        check_identifier(event_id, f"events[{index}].event_id")
-        if event_id in seen:
-            raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
-        seen.add(event_id)
-        check_identifier(event.type, f"events[{index}].type")
-        check_schema_version(event.schema_version)
-        payload = encode_object(event.payload, f"events[{index}].payload")
+            if not identifier_ok(event_id):
+                check_identifier(event_id, f"events[{index}].event_id")
+        type_ = event.type
+        if not identifier_ok(type_):
+            check_identifier(type_, f"events[{index}].type")
+        schema = event.schema_version
+        if type(schema) is not int or schema < 1:
+            check_schema_version(schema)
+        payload = encode_payload_fast(event.payload)
+        if payload is None:
+            payload = encode_object(event.payload, f"events[{index}].payload")
         size = len(payload) if payload.isascii() else len(payload.encode("utf-8"))
         if size > max_payload_bytes:
             raise InvalidEvent(
                 f"events[{index}].payload is {size} bytes as canonical JSON; "
                 f"the limit is {max_payload_bytes} bytes (max_payload_bytes)"
             )
-        metadata = encode_object(event.metadata, f"events[{index}].metadata")
-        encoded.append((event_id, event.type, event.schema_version, payload, metadata))
+        metadata = encode_payload_fast(event.metadata)
+        if metadata is None:
+            metadata = encode_object(event.metadata, f"events[{index}].metadata")
+        encoded.append((event_id, type_, schema, payload, metadata))
+    if ids_supplied:
+        seen: set[str] = set()
+        for event_id, *_ in encoded:
+            if event_id in seen:
+                raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
+            seen.add(event_id)
     return AppendRequest(stream_id, expected_version, encoded, ids_supplied)
 
 
@@ -158,9 +173,9 @@ class GroupCommitWriter:
         self._max_batch_events = max_batch_events
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._conn: Any = None
-        # Stream versions as of `_known_head`, the head this writer last committed. When the
-        # head read under the write lock still equals it, no other writer has appended since
-        # and the cached versions hold; otherwise the cache is dropped and versions re-read.
+        # Stream versions as of `_known_head`, the head this writer last committed. Under the
+        # write lock, the rows other writers appended after it update the cache; when there
+        # is no known head (start, failure) the cache is dropped and versions are re-read.
         self._versions: dict[str, int] = {}
         self._known_head: tuple[int, str] | None = None
         self._closed = False
@@ -229,15 +244,22 @@ class GroupCommitWriter:
                     break
                 batch.extend(item)
                 count += sum(len(r.events) for r in item)
-            self._process(batch)
+            try:
+                self._process(batch)
+            except BaseException as exc:  # a bug here must not leave callers waiting forever
+                log.exception("journal writer failed on a batch of %d appends", len(batch))
+                failure = JournalUnavailable(f"the journal writer failed: {exc!r}")
+                with contextlib.suppress(BaseException):
+                    self._complete(batch, [(None, failure)] * len(batch))
 
     def _process(self, batch: list[AppendRequest]) -> None:
         try:
             outcomes = self._write(batch)
         except Exception as exc:
             self._drop_connection()
-            if len(batch) == 1:
-                outcomes = [(None, _as_journal_error(exc))]
+            if len(batch) == 1 or not _caused_by_data(exc):
+                # A lock timeout or a lost connection would only repeat for each request.
+                outcomes = [(None, _as_journal_error(exc))] * len(batch)
             else:
                 # Something outside the per-request checks failed: retry each request
                 # alone, so the failure lands only on the request that causes it.
@@ -333,7 +355,7 @@ class GroupCommitWriter:
             self.appends += sum(1 for plan in plans if isinstance(plan, list))
             self._on_commit(position)
         return [
-            (None, plan) if isinstance(plan, JournalError) else ([to_event(r) for r in plan], None)
+            (None, plan) if isinstance(plan, JournalError) else (to_events(plan), None)
             for plan in plans
         ]
 
@@ -350,8 +372,12 @@ class GroupCommitWriter:
         self._known_head = None  # until this batch commits
         if known is None:
             versions.clear()
+        # Where a round trip is dear (PostgreSQL), ask for foreign changes on speculation;
+        # where a statement is cheap (SQLite), ask only once the head shows there are any.
+        speculative = known is not None and self._backend.pipelined
         queries: list[tuple[str, Sequence[Any]]] = [(self._sql_head, ())]
-        if known is not None:
+        if speculative:
+            assert known is not None
             queries.append((self._sql_changed, (known[0], known[0] + _CHANGES_WINDOW)))
         uncached = [s for s in {r.stream_id for r in batch} if s not in versions]
         version_chunks = _chunks(uncached)
@@ -363,16 +389,17 @@ class GroupCommitWriter:
 
         head = results[0][0] if results[0] else None
         position, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
-        index = 1
+        index = 2 if speculative else 1
         stale = False
-        if known is not None:
-            index = 2
-            if (position, prev) != known:
-                others = position - known[0]
-                if 0 < others <= _CHANGES_WINDOW:
-                    versions.update(results[1])
-                else:  # moved backwards or too far: start the cache afresh
-                    stale = True
+        if known is not None and (position, prev) != known:
+            others = position - known[0]
+            if 0 < others <= _CHANGES_WINDOW:
+                versions.update(
+                    results[1] if speculative else self._backend.run_plain(
+                        dbapi, self._sql_changed, (known[0], known[0] + _CHANGES_WINDOW))
+                )
+            else:  # moved backwards or too far: start the cache afresh
+                stale = True
         fresh: dict[str, int] = {}
         for chunk in version_chunks:
             fresh.update(dict.fromkeys(chunk, 0))
@@ -399,6 +426,8 @@ class GroupCommitWriter:
     @staticmethod
     def _check_recorded(request: AppendRequest, existing: dict[str, Row]) -> list[Row] | None:
         """The recorded rows when every id is recorded, None when none is, else an error."""
+        if not request.ids_supplied:
+            return None
         ids = [e[0] for e in request.events]
         recorded = [existing[i] for i in ids if i in existing]
         if not recorded:
@@ -430,6 +459,12 @@ def _rollback_quietly(dbapi: Any) -> None:
         dbapi.rollback()
     except Exception:
         log.debug("rollback after a failed append raised", exc_info=True)
+
+
+def _caused_by_data(exc: BaseException) -> bool:
+    """True for constraint and data errors, which one request of a batch can cause alone."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"IntegrityError", "DataError"})
 
 
 def _as_journal_error(exc: BaseException) -> BaseException:

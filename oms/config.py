@@ -39,3 +39,10 @@ class Settings(BaseSettings):
 
     # Thresholds of the market microstructure signals (oms/market/signals.py).
     market_signals: SignalConfig = Field(default_factory=SignalConfig)
+
+    # Reconciler (oms/reconcile): the journal account code of the terminal's account, how
+    # that account keeps positions, and how often the scheduled run compares the two.
+    reconcile_account: str = "A1"
+    reconcile_account_mode: Literal["hedging", "netting"] | None = None  # None: as the sim
+    reconcile_interval_s: float = 60.0
+    reconcile_lock_timeout_s: float = 30.0

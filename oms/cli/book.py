@@ -30,7 +30,7 @@ from oms.market.events import (
     OrderModified,
 )
 from oms.market.feeds.lobster import check_replay, lobster_events
-from oms.market.feeds.recording import HEADER, read_recording
+from oms.market.feeds.recording import HEADER, RecordingWriter, read_recording
 from oms.market.feeds.synthetic import synthetic_events
 from oms.market.rolling import RollingBook
 from oms.market.sides import ASK, BID, side_name
@@ -46,10 +46,10 @@ _L3_EVENTS = (
 )
 
 
-def _price(ticks: int | float | None, tick_size: float) -> str:
+def _price(ticks: int | float | None, tick_size: float, extra: int = 0) -> str:
     if ticks is None:
         return "-"
-    decimals = max(0, len(f"{tick_size:.10f}".rstrip("0").split(".")[1]))
+    decimals = max(0, len(f"{tick_size:.10f}".rstrip("0").split(".")[1])) + extra
     return f"{ticks * tick_size:.{decimals}f}"
 
 
@@ -104,7 +104,8 @@ def render_ladder(
     if book.crossed:
         flags.append("[bold red]CROSSED[/]")
     stats = (
-        f"mid {_price(book.mid, tick_size)}  weighted mid {_price(book.weighted_mid(), tick_size)}"
+        f"mid {_price(book.mid, tick_size, 1)}  "
+        f"weighted mid {_price(book.weighted_mid(), tick_size, 2)}"
         f"\nimbalance top1 {_fmt(imb1)}  top{levels} {_fmt(imb_n)}"
         f"\nlast trade {last}   events {events}  {' '.join(flags)}"
     )
@@ -154,6 +155,9 @@ def book_command(
     ] = None,
     lobster_tick: Annotated[int, typer.Option(help="replay: LOBSTER price units per tick")] = 100,
     limit: Annotated[int, typer.Option(help="replay: signals listed (all are counted)")] = 50,
+    record: Annotated[
+        Path | None, typer.Option(help="live: also write the feed to this recording file")
+    ] = None,
 ) -> None:
     """Show a live depth ladder, or replay a recorded feed and list the signals it fires."""
     console = Console()
@@ -168,7 +172,7 @@ def book_command(
         raise OmsError(f"--levels must be at least 1, got {levels}")
     if rate <= 0:
         raise OmsError(f"--rate must be positive, got {rate}")
-    _live(console, target, levels, events, rate, seed, tick_size, once)
+    _live(console, target, levels, events, rate, seed, tick_size, once, record)
 
 
 def _live(
@@ -180,21 +184,48 @@ def _live(
     seed: int,
     tick_size: float,
     once: bool,
+    record: Path | None,
+) -> None:
+    if record is not None and record.exists():
+        raise OmsError(f"{record} already exists; choose a new file for the recording")
+    writer = RecordingWriter(record) if record is not None else None
+    try:
+        _run_live(console, symbol, levels, limit, rate, seed, tick_size, once, writer)
+    finally:
+        if writer is not None:
+            writer.close()
+            console.print(f"recorded {writer.count} events to {record}")
+
+
+def _run_live(
+    console: Console,
+    symbol: str,
+    levels: int,
+    limit: int,
+    rate: float,
+    seed: int,
+    tick_size: float,
+    once: bool,
+    writer: RecordingWriter | None,
 ) -> None:
     rolling = RollingBook(l3=True)
     engine = SignalEngine(Settings().market_signals)
     recent: deque[str] = deque(maxlen=8)
-    total = limit if limit > 0 else 10_000_000
-    feed = synthetic_events(min(total, 1_000_000) if once else total, seed=seed)
+    if once and limit <= 0:
+        raise OmsError("--once needs --events N (the ladder is printed after N events)")
+    total = limit if limit > 0 else None
+    feed = synthetic_events(total, seed=seed)
     count = 0
 
     def step(n: int) -> bool:
         nonlocal count
         for event in islice(feed, n):
+            if writer is not None:
+                writer.write(event)
             for signal in engine.on_event(event.ts_ns, rolling.apply(event), rolling.book):
                 recent.append(describe(signal, tick_size))
             count += 1
-        return count < total
+        return total is None or count < total
 
     if once:
         while step(10_000):

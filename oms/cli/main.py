@@ -44,7 +44,10 @@ def _register_commands() -> None:
     """Import the command modules; each adds its commands to `app`."""
     # Command modules are listed here as they land.
     import oms.cli.book
+    import oms.cli.reconcile
+    import oms.cli.reports
     import oms.cli.sim  # noqa: F401
+    from oms.cli import journal  # noqa: F401  (init, verify, demo)
 
 
 _register_commands()

@@ -13,6 +13,9 @@ when a broker rewrites the comment. The top 16 bits are the namespace ``0x4F4D``
 which tells our orders from manual trades (magic 0) and other robots; the low 48 bits are
 the first 6 bytes of blake2b(account + NUL + strategy). It identifies the strategy and
 account, not the order: the comment (the client order id) and the broker ticket do that.
+
+Fill events are appended under `deal_event_id(account, deal_ticket)`, so a deal reported
+twice (listener and reconciler, or a replayed poll) is stored once.
 """
 
 from __future__ import annotations
@@ -82,6 +85,16 @@ def parse_client_order_id(value: str) -> tuple[str, str, int]:
 def order_stream_id(client_order_id: str) -> str:
     """The journal stream that holds every event of one order."""
     return f"order-{client_order_id}"
+
+
+def deal_event_id(account: str, deal_ticket: int) -> str:
+    """The journal event id of the fill for one broker deal.
+
+    Whoever sees the deal first (the status listener, recovery, the reconciler) appends the
+    fill under this id, so the journal's unique event id turns a second report of the same
+    deal into a no-op instead of a duplicate.
+    """
+    return f"deal-{account}-{deal_ticket}"
 
 
 def magic_for(account: str, strategy: str) -> int:

@@ -20,6 +20,7 @@ enums are string enums); `status` is always an `OrderStatus`.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -88,14 +89,51 @@ _S = OrderStatus
 _REFINED_BY_RESOLUTION = (_S.SUBMITTED, _S.UNKNOWN)
 _LATE_FILL_STATUSES = (_S.CANCELED, _S.EXPIRED, _S.REJECTED, _S.DENIED)
 _OPENING_MOVES = STEPS[_S.NEW]
+_RARE_TERMS = ("stop_limit_price", "sl", "tp", "expiry_ns", "position_id", "position_by_id")
 _new_instance = object.__new__
+
+
+_HOT = (
+    "client_order_id",
+    "account",
+    "strategy",
+    "symbol",
+    "side",
+    "order_type",
+    "volume",
+    "price",
+    "time_in_force",
+    "filling",
+    "magic",
+    "deviation",
+    "status",
+    "broker_order_id",
+    "filled_volume",
+    "avg_fill_price",
+    "commission",
+    "retcode",
+    "created_ns",
+    "updated_ns",
+    "events",
+    "deal_tickets",
+)
+"""Fields every order sets: slots. The rest default on the class and, once an order sets
+one, live in that order's own `__dict__`: most orders never do, which keeps them small."""
+
+
+_ROW_VALUES = ("client_order_id", *_TERMS, *_STATE)
+_STATUS_AT = _ROW_VALUES.index("status")
+_row_values = operator.attrgetter(*_ROW_VALUES)
+ROW_FIELDS: tuple[str, ...] = (*_ROW_VALUES, "deal_tickets", "anomalies")
+"""Field names of `Order.to_row()`, stored with every snapshot so a change is noticed."""
 
 
 class Order:
     """State of one order; see the module docstring for how odd events are handled."""
 
-    __slots__ = ("anomalies", "client_order_id", "deal_tickets", *_TERMS, *_STATE)
+    __slots__ = (*_HOT, "__dict__")
 
+    client_order_id: str
     account: str
     strategy: str
     symbol: str
@@ -103,53 +141,47 @@ class Order:
     order_type: str
     volume: float
     price: float | None
-    stop_limit_price: float | None
-    sl: float | None
-    tp: float | None
     time_in_force: str
-    expiry_ns: int | None
     filling: str
-    deviation: int
     magic: int
-    position_id: int | None
-    position_by_id: int | None
+    deviation: int
     status: OrderStatus
     broker_order_id: int | None
     filled_volume: float
     avg_fill_price: float
     commission: float
-    fee: float
-    swap: float
-    pending_modify: str | None
-    pending_cancel: str | None
     retcode: int | None
-    reason: str | None
-    denial: dict[str, Any] | None
     created_ns: int
     updated_ns: int
     events: int
     deal_tickets: tuple[int, ...]  # in arrival order; a tuple: orders have one or two deals
-    anomalies: tuple[dict[str, Any], ...]
+    # Rarely set: class defaults until an order sets its own.
+    stop_limit_price: float | None = None
+    sl: float | None = None
+    tp: float | None = None
+    expiry_ns: int | None = None
+    position_id: int | None = None
+    position_by_id: int | None = None
+    fee: float = 0.0
+    swap: float = 0.0
+    pending_modify: str | None = None
+    pending_cancel: str | None = None
+    reason: str | None = None
+    denial: dict[str, Any] | None = None
+    anomalies: tuple[dict[str, Any], ...] = ()
 
     def __init__(self, client_order_id: str) -> None:
         self.client_order_id = client_order_id
         self.account = self.strategy = self.symbol = self.side = self.order_type = ""
         self.time_in_force = self.filling = ""
         self.volume = 0.0
-        self.price = self.stop_limit_price = self.sl = self.tp = None
-        self.expiry_ns = self.position_id = self.position_by_id = None
-        self.deviation = self.magic = 0
+        self.price = None
+        self.magic = self.deviation = 0
         self.status = _S.NEW
-        self.broker_order_id = None
-        self.filled_volume = self.avg_fill_price = 0.0
-        self.commission = self.fee = self.swap = 0.0
-        self.pending_modify = self.pending_cancel = None
-        self.retcode = None
-        self.reason = None
-        self.denial = None
+        self.broker_order_id = self.retcode = None
+        self.filled_volume = self.avg_fill_price = self.commission = 0.0
         self.created_ns = self.updated_ns = self.events = 0
         self.deal_tickets = ()
-        self.anomalies = ()
 
     @property
     def remaining_volume(self) -> float:
@@ -181,30 +213,23 @@ class Order:
         order.order_type = p["order_type"]
         order.volume = p["volume"]
         order.price = get("price")
-        order.stop_limit_price = get("stop_limit_price")
-        order.sl = get("sl")
-        order.tp = get("tp")
         order.time_in_force = get("time_in_force", "gtc")
-        order.expiry_ns = get("expiry_ns")
         order.filling = get("filling", "fok")
-        order.deviation = get("deviation", 0)
         order.magic = get("magic", 0)
-        order.position_id = get("position_id")
-        order.position_by_id = get("position_by_id")
+        order.deviation = get("deviation", 0)
         order.status = target
         order.broker_order_id = order.retcode = None
-        order.filled_volume = order.avg_fill_price = 0.0
-        order.commission = order.fee = order.swap = 0.0
-        order.pending_modify = order.pending_cancel = None
+        order.filled_volume = order.avg_fill_price = order.commission = 0.0
         order.created_ns = order.updated_ns = recorded_at_ns
         order.events = 1
         order.deal_tickets = ()
-        order.anomalies = ()
+        for name in _RARE_TERMS:
+            value = get(name)
+            if value:
+                setattr(order, name, value)
         if event_type == DENIED_T:
             order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
             order.reason = p["reason"]
-        else:
-            order.denial = order.reason = None
         return order
 
     def fold(self, event_type: str, payload: dict[str, Any], recorded_at_ns: int = 0) -> None:
@@ -224,36 +249,45 @@ class Order:
         return new
 
     def copy(self) -> Order:
-        """An independent copy."""
-        new = Order.__new__(Order)
-        for name in Order.__slots__:
+        """An independent copy (the values themselves are immutable or never mutated)."""
+        new = _new_instance(Order)
+        for name in _HOT:
             setattr(new, name, getattr(self, name))
+        new.__dict__.update(self.__dict__)
         return new
 
+    def to_row(self) -> list[Any]:
+        """Compact JSON form (values in `ROW_FIELDS` order) for snapshots and state hashes."""
+        row = list(_row_values(self))
+        row[_STATUS_AT] = self.status.value
+        row.append(list(self.deal_tickets))
+        row.append(list(self.anomalies))
+        return row
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> Order:
+        """Inverse of `to_row`."""
+        order = _new_instance(cls)
+        for name, at in _HOT_AT:
+            setattr(order, name, row[at])
+        for name, at, default in _RARE_AT:
+            value = row[at]
+            if value != default:
+                setattr(order, name, value)
+        order.status = OrderStatus(row[_STATUS_AT])
+        order.deal_tickets = tuple(row[-2])
+        if row[-1]:
+            order.anomalies = tuple(row[-1])
+        return order
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON form for snapshots and state hashes."""
-        out: dict[str, Any] = {"client_order_id": self.client_order_id}
-        for name in _TERMS:
-            out[name] = getattr(self, name)
-        for name in _STATE:
-            out[name] = getattr(self, name)
-        out["status"] = self.status.value
-        out["deal_tickets"] = list(self.deal_tickets)
-        out["anomalies"] = list(self.anomalies)
-        return out
+        """The row as a dict keyed by `ROW_FIELDS`, for people and tests."""
+        return dict(zip(ROW_FIELDS, self.to_row(), strict=True))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Order:
         """Inverse of `to_dict`."""
-        order = cls(data["client_order_id"])
-        for name in _TERMS:
-            setattr(order, name, data[name])
-        for name in _STATE:
-            setattr(order, name, data[name])
-        order.status = OrderStatus(data["status"])
-        order.deal_tickets = tuple(data["deal_tickets"])
-        order.anomalies = tuple(data["anomalies"])
-        return order
+        return cls.from_row([data[name] for name in ROW_FIELDS])
 
     def _anomaly(self, kind: str, event_type: str, **detail: Any) -> None:
         """Keep a record of an event the state machine did not take as is."""
@@ -301,16 +335,6 @@ def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None
         order.reason = p["reason"]
 
 
-def _step(order: Order, event_type: str, at: int) -> OrderStatus | None:
-    """Count the event and look up its move; None (and an anomaly) when it is not legal."""
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    return target
-
-
 def _settle(order: Order, target: OrderStatus) -> None:
     """Enter the new status; nothing stays pending on an order that no longer works."""
     order.status = target
@@ -319,16 +343,24 @@ def _settle(order: Order, target: OrderStatus) -> None:
 
 
 def _on_accepted(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         order.broker_order_id = p["broker_order_id"]
         order.retcode = p.get("retcode")
         order.status = target
 
 
 def _on_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         order.retcode = p["retcode"]
         order.reason = p["reason"]
         if p.get("broker_order_id") is not None:
@@ -337,15 +369,23 @@ def _on_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> N
 
 
 def _on_modify_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         order.pending_modify = p["request_id"]
         order.status = target
 
 
 def _on_modified(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         get = p.get
         if get("price") is not None:
             order.price = p["price"]
@@ -362,45 +402,69 @@ def _on_modified(order: Order, event_type: str, p: dict[str, Any], at: int) -> N
 
 
 def _on_modify_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         order.pending_modify = None
         order.retcode = p["retcode"]
         order.status = target
 
 
 def _on_cancel_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         order.pending_cancel = p["request_id"]
         order.status = target
 
 
 def _on_cancel_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         order.pending_cancel = None
         order.retcode = p["retcode"]
         order.status = target
 
 
 def _on_ended(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         order.reason = p.get("reason", event_type)
         _settle(order, target)
 
 
 def _on_outcome_unknown(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         order.reason = p["reason"]
         order.status = target
 
 
 def _on_outcome_resolved(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    target = _step(order, event_type, at)
-    if target is not None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+    else:
         if p.get("broker_order_id") is not None:
             order.broker_order_id = p["broker_order_id"]
         if order.status in _REFINED_BY_RESOLUTION:
@@ -421,6 +485,12 @@ def _add_costs(order: Order, p: dict[str, Any]) -> None:
     swap = get("swap")
     if swap:
         order.swap += swap
+
+
+def _add_costs_rare(order: Order, p: dict[str, Any]) -> None:
+    """Fees and swaps, which few deals carry."""
+    order.fee += p.get("fee") or 0.0
+    order.swap += p.get("swap") or 0.0
 
 
 def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
@@ -444,7 +514,12 @@ def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
     else:
         order.avg_fill_price = p["price"]
     order.filled_volume = filled
-    _add_costs(order, p)
+    get = p.get
+    commission = get("commission")
+    if commission:
+        order.commission += commission
+    if get("fee") or get("swap"):
+        _add_costs_rare(order, p)
     status = order.status
     target = STEPS[status].get(event_type)
     if target is not None and filled <= order.volume + VOLUME_EPS:
@@ -497,3 +572,9 @@ ORDER_EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
 """Event types an Order folds; projections route only these to it."""
 FOLDS: dict[str, OrderFold] = _HANDLERS
 """Event type → in-place fold function `(order, type, payload, recorded_at_ns)`; read only."""
+
+
+_HOT_AT = tuple((name, _ROW_VALUES.index(name)) for name in _HOT if name != "deal_tickets")
+_RARE_AT = tuple(
+    (name, at, getattr(Order, name)) for at, name in enumerate(_ROW_VALUES) if name not in _HOT
+)

@@ -66,6 +66,9 @@ _FIELDS = (
 )
 
 
+POSITION_FIELDS = _FIELDS
+
+
 class Position:
     """One position: open volume, side, average entry, realised P&L and costs."""
 
@@ -166,8 +169,20 @@ class Position:
         self.fee += fee
         self.swap += swap
 
+    def to_row(self) -> list[Any]:
+        """Compact JSON form, values in `POSITION_FIELDS` order."""
+        return [getattr(self, name) for name in _FIELDS]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> Position:
+        """Inverse of `to_row`."""
+        pos = cls.__new__(cls)
+        for name, value in zip(_FIELDS, row, strict=True):
+            setattr(pos, name, value)
+        return pos
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON form for snapshots and hashes."""
+        """JSON form keyed by field name."""
         return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod

@@ -336,6 +336,39 @@ class L2Book:
         avg = notional / filled if filled else None
         return FillEstimate(side, quantity, filled, avg, worst, levels)
 
+    def available(self, side: int, limit: int | None = None) -> int:
+        """Size an aggressor on `side` could take, at prices no worse than `limit` if given."""
+        if side == BID:
+            return sum(s for p, s in self.asks.items() if limit is None or p <= limit)
+        if side == ASK:
+            return sum(s for p, s in self.bids.items() if limit is None or p >= limit)
+        raise MarketDataError(f"unknown book side {side!r}")
+
+    def take(self, side: int, quantity: int, limit: int | None = None) -> tuple[int, int]:
+        """Consume liquidity best first for an aggressor on `side`: (filled, sum of size x price).
+
+        For a matching engine that trades against this book (the simulated terminal); the
+        levels it empties are deleted and the touch moves as with any update.
+        """
+        if quantity <= 0:
+            raise MarketDataError(f"quantity must be positive, got {quantity}")
+        if side not in (BID, ASK):
+            raise MarketDataError(f"unknown book side {side!r}")
+        opposite = 1 - side
+        filled = notional = 0
+        while filled < quantity:
+            best = self.best_ask if side == BID else self.best_bid
+            if best is None or (
+                limit is not None and (best > limit if side == BID else best < limit)
+            ):
+                break
+            size = self.size_at(opposite, best)
+            take = min(size, quantity - filled)
+            filled += take
+            notional += take * best
+            self.update(opposite, best, size - take)
+        return filled, notional
+
     def __repr__(self) -> str:
         return (
             f"L2Book(bid={self.best_bid}, ask={self.best_ask}, levels={len(self.bids)}/"

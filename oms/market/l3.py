@@ -78,7 +78,9 @@ class L3Book:
 
     def cancel(self, order_id: int, size: int | None = None) -> int:
         """Withdraw `size` (all when None or more than what rests); returns what was removed."""
-        order = self._get(order_id)
+        order = self.orders.get(order_id)
+        if order is None:
+            raise MarketDataError(f"order {order_id} is not in the book")
         if size is not None and size <= 0:
             raise MarketDataError(f"cancel of order {order_id} with size {size}; must be > 0")
         remaining = order[2]
@@ -105,7 +107,9 @@ class L3Book:
 
     def execute(self, order_id: int, size: int) -> Execution:
         """A visible order traded (partly or fully); the caller records the print."""
-        order = self._get(order_id)
+        order = self.orders.get(order_id)
+        if order is None:
+            raise MarketDataError(f"order {order_id} is not in the book")
         if size <= 0:
             raise MarketDataError(f"execution of order {order_id} with size {size}; must be > 0")
         side, price, remaining = order
@@ -199,18 +203,18 @@ def apply_message(
     """Apply one L3 message given as plain values; executions (hidden too) are returned."""
     if kind == ADD:
         book.add(order_id, side, price, size)
-    elif kind == CANCEL:
-        book.cancel(order_id, size)
     elif kind == DELETE:
-        book.delete(order_id)
+        book.cancel(order_id, None)
     elif kind == EXECUTE:
         return book.execute(order_id, size)
+    elif kind == CANCEL:
+        book.cancel(order_id, size)
+    elif kind == MODIFY:
+        book.modify(order_id, price, size)
     elif kind == EXECUTE_HIDDEN:
         if size <= 0:
             raise MarketDataError(f"hidden execution with size {size}; must be > 0")
         return Execution(order_id, side, price, size, 0)
-    elif kind == MODIFY:
-        book.modify(order_id, price, size)
     else:
         raise MarketDataError(f"unknown L3 message kind {kind!r}")
     return None

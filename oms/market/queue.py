@@ -1,7 +1,8 @@
 """Queue position of our own resting orders, and when they fill.
 
-On an L3 feed the position is exact (`L3Book.queue_spot`). On an L2 feed only level sizes are
-seen, so the volume ahead of an order is estimated from each level change:
+On an L3 feed the position is exact (`L3Book.queue_spot` for the market's orders,
+`L3QueueTracker` for simulated ones). On an L2 feed only level sizes are seen, so
+`L2QueueTracker` estimates the volume ahead of an order from each level change:
 
 - traded volume at the order's price always comes from the front: it advances the order, and
   what is left after the volume ahead is used up fills it;
@@ -77,87 +78,74 @@ class _Resting:
         self.ahead = ahead
 
 
-class L2QueueTracker:
-    """Estimated FIFO position of our resting orders on an L2 feed; reports their fills."""
+class _QueueTracker:
+    """What both trackers share: our orders by level, fills, prints through us, fill odds."""
 
-    def __init__(
-        self,
-        book: L2Book,
-        model: QueueModel = "conservative",
-        power: float = 2.0,
-        in_book: bool = False,
-        rate_halflife_ns: int = 60_000_000_000,
-    ) -> None:
-        if model not in ("conservative", "probabilistic"):
-            raise MarketDataError(f"unknown queue model {model!r}")
-        if power <= 0:
-            raise MarketDataError(f"queue power must be positive, got {power}")
+    def __init__(self, book: L2Book, in_book: bool, rate_halflife_ns: int) -> None:
         self.book = book
-        self.model = model
-        self.power = power
         self.in_book = in_book
         self._orders: dict[int, _Resting] = {}
         self._by_level: dict[tuple[int, int], list[_Resting]] = {}
         self._rates = (_FlowRate(rate_halflife_ns), _FlowRate(rate_halflife_ns))
 
-    # ---- our orders ---------------------------------------------------------------------------
-
-    def place(self, order_id: int, side: int, price: int, size: int) -> QueuePosition:
-        """A new resting order joins the back of its level as the book shows it now."""
+    def _check_new(self, order_id: int, side: int, price: int, size: int) -> None:
         if order_id in self._orders:
             raise MarketDataError(f"order {order_id} is already tracked")
         if size <= 0:
             raise MarketDataError(f"order {order_id} size {size}; must be > 0")
         if side != 0 and side != 1:
             raise MarketDataError(f"order {order_id}: unknown side {side!r}")
-        level = self.book.size_at(side, price)
-        ahead = level - size if self.in_book else level
-        ahead += sum(o.remaining for o in self._by_level.get((side, price), ()))
-        order = _Resting(order_id, side, price, size, float(max(0, ahead)))
-        self._orders[order_id] = order
-        self._by_level.setdefault((side, price), []).append(order)
-        return self.position(order_id)
+        if not self.in_book:
+            book = self.book
+            crosses = (
+                book.best_ask is not None and price >= book.best_ask
+                if side == BID
+                else book.best_bid is not None and price <= book.best_bid
+            )
+            if crosses:
+                raise MarketDataError(
+                    f"order {order_id} at {price} would trade on arrival; fill it as a taker, "
+                    "it does not rest"
+                )
+
+    def _link(self, order: _Resting) -> None:
+        self._orders[order.order_id] = order
+        self._by_level.setdefault((order.side, order.price), []).append(order)
 
     def cancel(self, order_id: int) -> None:
         """Stop tracking an order we withdrew."""
         order = self._orders.pop(order_id, None)
         if order is None:
             raise MarketDataError(f"order {order_id} is not tracked")
-        self._unlink(order)
-
-    def position(self, order_id: int) -> QueuePosition:
-        """Where the order stands now."""
-        order = self._orders.get(order_id)
-        if order is None:
-            raise MarketDataError(f"order {order_id} is not tracked")
-        level = self.book.size_at(order.side, order.price)
-        mine = order.remaining if self.in_book else 0
-        behind = max(0.0, level - mine - order.ahead)
-        return QueuePosition(
-            order.order_id, order.side, order.price, order.remaining, order.ahead, behind
-        )
+        self._forget(order)
 
     def __contains__(self, order_id: object) -> bool:
         return order_id in self._orders
 
-    # ---- the market's flow --------------------------------------------------------------------
+    def _get(self, order_id: int) -> _Resting:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise MarketDataError(f"order {order_id} is not tracked")
+        return order
 
-    def on_observations(self, observations: Iterable[Observation]) -> list[QueueFill]:
-        """Advance the estimates with one event's observations; return the fills it caused."""
-        fills: list[QueueFill] = []
-        last_ts: int | None = None
-        for obs in observations:
-            if isinstance(obs, LevelChange):
-                self._on_change(obs, fills)
-                last_ts = obs.ts_ns
-            elif isinstance(obs, Print):
-                self._on_print(obs, fills)
-        if last_ts is not None and self._orders and not self.in_book:
-            self._cross_new_liquidity(last_ts, fills)
-        return fills
+    def _ahead(self, order: _Resting) -> float:
+        raise NotImplementedError
+
+    def _on_print(self, p: Print, fills: list[QueueFill]) -> None:
+        """Count the print for arrival rates; a print through our price fills all of it."""
+        resting = p.resting_side
+        if resting is None:
+            return
+        self._rates[resting].add(p.ts_ns, p.size)
+        for order in list(self._orders.values()):
+            through = p.price < order.price if order.side == BID else p.price > order.price
+            if order.side == resting and through:
+                self._fill(order, order.remaining, p.ts_ns, fills)
 
     def _cross_new_liquidity(self, ts_ns: int, fills: list[QueueFill]) -> None:
         """Opposite size now resting at or through our price trades with our order."""
+        if self.in_book:
+            return
         book = self.book
         for order in list(self._orders.values()):
             if order.side == BID:
@@ -172,17 +160,107 @@ class L2QueueTracker:
             if take > 0:
                 self._fill(order, take, ts_ns, fills)
 
-    def _on_print(self, p: Print, fills: list[QueueFill]) -> None:
-        resting = p.resting_side
-        if resting is None:
-            return
-        self._rates[resting].add(p.ts_ns, p.size)
-        if not self._orders:
-            return
-        for order in list(self._orders.values()):
-            through = p.price < order.price if order.side == BID else p.price > order.price
-            if order.side == resting and through:
-                self._fill(order, order.remaining, p.ts_ns, fills)
+    def _fill(self, order: _Resting, size: int, ts_ns: int, fills: list[QueueFill]) -> None:
+        order.remaining -= size
+        fills.append(
+            QueueFill(ts_ns, order.order_id, order.side, order.price, size, order.remaining)
+        )
+        if order.remaining <= 0:
+            del self._orders[order.order_id]
+            self._forget(order)
+
+    def _forget(self, order: _Resting) -> None:
+        key = (order.side, order.price)
+        queue = self._by_level[key]
+        queue.remove(order)
+        if not queue:
+            del self._by_level[key]
+
+    def _ours_ahead(self, order: _Resting) -> int:
+        """Our own earlier orders at the same price that the feed does not show."""
+        if self.in_book:
+            return 0
+        total = 0
+        for other in self._by_level.get((order.side, order.price), ()):
+            if other is order:
+                break
+            total += other.remaining
+        return total
+
+    def fill_probability(self, order_id: int, horizon_ns: int, now_ns: int) -> float:
+        """Chance that the order starts filling within the horizon, from the recent trade rate.
+
+        Volume that must trade first = the volume ahead at its price plus every better level
+        on its side. Prints on that side arrive as a Poisson process at the observed rate with
+        the observed mean size, so k = ceil((volume + 1) / mean size) prints are needed.
+        """
+        order = self._get(order_id)
+        if horizon_ns <= 0:
+            raise MarketDataError(f"horizon must be positive, got {horizon_ns}")
+        levels = self.book.bids if order.side == BID else self.book.asks
+        price = order.price
+        better = sum(
+            s for p, s in levels.items() if (p > price if order.side == BID else p < price)
+        )
+        rate = self._rates[order.side]
+        per_ns, mean_size = rate.prints_per_ns(now_ns), rate.mean_size
+        return poisson_fill_probability(self._ahead(order) + better, mean_size, per_ns * horizon_ns)
+
+
+class L2QueueTracker(_QueueTracker):
+    """Estimated FIFO position of our resting orders on an L2 feed; reports their fills."""
+
+    def __init__(
+        self,
+        book: L2Book,
+        model: QueueModel = "conservative",
+        power: float = 2.0,
+        in_book: bool = False,
+        rate_halflife_ns: int = 60_000_000_000,
+    ) -> None:
+        if model not in ("conservative", "probabilistic"):
+            raise MarketDataError(f"unknown queue model {model!r}")
+        if power <= 0:
+            raise MarketDataError(f"queue power must be positive, got {power}")
+        super().__init__(book, in_book, rate_halflife_ns)
+        self.model = model
+        self.power = power
+
+    def place(self, order_id: int, side: int, price: int, size: int) -> QueuePosition:
+        """A new resting order joins the back of its level as the book shows it now."""
+        self._check_new(order_id, side, price, size)
+        level = self.book.size_at(side, price)
+        ahead = level - size if self.in_book else level
+        ahead += sum(o.remaining for o in self._by_level.get((side, price), ()))
+        self._link(_Resting(order_id, side, price, size, float(max(0, ahead))))
+        return self.position(order_id)
+
+    def position(self, order_id: int) -> QueuePosition:
+        """Where the order stands now."""
+        order = self._get(order_id)
+        level = self.book.size_at(order.side, order.price)
+        mine = order.remaining if self.in_book else 0
+        behind = max(0.0, level + self._ours_ahead(order) - mine - order.ahead)
+        return QueuePosition(
+            order.order_id, order.side, order.price, order.remaining, order.ahead, behind
+        )
+
+    def _ahead(self, order: _Resting) -> float:
+        return order.ahead
+
+    def on_observations(self, observations: Iterable[Observation]) -> list[QueueFill]:
+        """Advance the estimates with one event's observations; return the fills it caused."""
+        fills: list[QueueFill] = []
+        last_ts: int | None = None
+        for obs in observations:
+            if isinstance(obs, LevelChange):
+                self._on_change(obs, fills)
+                last_ts = obs.ts_ns
+            elif isinstance(obs, Print):
+                self._on_print(obs, fills)
+        if last_ts is not None and self._orders:
+            self._cross_new_liquidity(last_ts, fills)
+        return fills
 
     def _on_change(self, c: LevelChange, fills: list[QueueFill]) -> None:
         queue = self._by_level.get((c.side, c.price))
@@ -205,46 +283,84 @@ class L2QueueTracker:
                 behind = max(0.0, c.before + ours_ahead - mine - order.ahead)
                 share = _share_ahead(order.ahead, behind, self.power)
                 order.ahead = max(0.0, order.ahead - c.cancelled * share)
-            cap = max(0, c.after + ours_ahead - (order.remaining if self.in_book else 0))
+            cap = max(0, c.after + ours_ahead - mine)
             order.ahead = min(order.ahead, float(cap))
             if not self.in_book:
                 ours_ahead += order.remaining
 
-    def _fill(self, order: _Resting, size: int, ts_ns: int, fills: list[QueueFill]) -> None:
-        order.remaining -= size
-        fills.append(
-            QueueFill(ts_ns, order.order_id, order.side, order.price, size, order.remaining)
-        )
-        if order.remaining <= 0:
-            del self._orders[order.order_id]
-            self._unlink(order)
 
-    def _unlink(self, order: _Resting) -> None:
-        key = (order.side, order.price)
-        queue = self._by_level[key]
-        queue.remove(order)
+class L3QueueTracker(_QueueTracker):
+    """Exact FIFO position of simulated orders inside an L3 book the market does not know of.
+
+    At placement the order stands behind every order then resting at its price (and our own
+    earlier orders there). Those orders leaving, by cancel or execution, move it up exactly;
+    orders arriving later, or losing priority, are behind it. An execution of an order behind
+    ours, with nothing left ahead, is a fill for ours: in price-time priority it would have
+    traded first. A print through our price, or opposite size coming to rest at it, fills it.
+    """
+
+    def __init__(self, book: L3Book, rate_halflife_ns: int = 60_000_000_000) -> None:
+        super().__init__(book.l2, False, rate_halflife_ns)
+        self.l3 = book
+        self._ahead_ids: dict[int, set[int]] = {}
+
+    def place(self, order_id: int, side: int, price: int, size: int) -> QueuePosition:
+        """A simulated order joins the back of its level's queue as the book holds it now."""
+        self._check_new(order_id, side, price, size)
+        self._ahead_ids[order_id] = set(self.l3.queues[side].get(price, ()))
+        self._link(_Resting(order_id, side, price, size, 0.0))
+        return self.position(order_id)
+
+    def position(self, order_id: int) -> QueuePosition:
+        """Exact volume ahead of and behind the order."""
+        order = self._get(order_id)
+        ahead = self._ahead(order)
+        level = self.l3.l2.size_at(order.side, order.price)
+        behind = level - (ahead - self._ours_ahead(order))
+        return QueuePosition(
+            order_id, order.side, order.price, order.remaining, float(ahead), float(behind)
+        )
+
+    def on_observations(self, observations: Iterable[Observation]) -> list[QueueFill]:
+        """Follow the market's order flow; return the fills it gives our orders."""
+        fills: list[QueueFill] = []
+        last_ts: int | None = None
+        for obs in observations:
+            if isinstance(obs, OrderLife):
+                if obs.action == "execute":
+                    self._on_execute(obs, fills)
+                if obs.remaining == 0:
+                    for ids in self._ahead_ids.values():
+                        ids.discard(obs.order_id)
+                last_ts = obs.ts_ns
+            elif isinstance(obs, Print):
+                self._on_print(obs, fills)
+        if last_ts is not None and self._orders:
+            self._cross_new_liquidity(last_ts, fills)
+        return fills
+
+    def _on_execute(self, obs: OrderLife, fills: list[QueueFill]) -> None:
+        queue = self._by_level.get((obs.side, obs.price))
         if not queue:
-            del self._by_level[key]
+            return
+        left = obs.size
+        for order in list(queue):
+            if left <= 0:
+                break
+            if obs.order_id in self._ahead_ids[order.order_id] or self._ahead(order) > 0:
+                continue
+            take = min(order.remaining, left)
+            left -= take
+            self._fill(order, take, obs.ts_ns, fills)
 
-    # ---- outlook -----------------------------------------------------------------------------
+    def _ahead(self, order: _Resting) -> float:
+        orders = self.l3.orders
+        market = sum(orders[oid][2] for oid in self._ahead_ids[order.order_id] if oid in orders)
+        return float(market + self._ours_ahead(order))
 
-    def fill_probability(self, order_id: int, horizon_ns: int, now_ns: int) -> float:
-        """Chance that the order starts filling within the horizon, from the recent trade rate.
-
-        Volume that must trade first = the estimate ahead at its price plus every better level
-        on its side. Prints on that side arrive as a Poisson process at the observed rate with
-        the observed mean size, so k = ceil((volume + 1) / mean size) prints are needed.
-        """
-        pos = self.position(order_id)
-        if horizon_ns <= 0:
-            raise MarketDataError(f"horizon must be positive, got {horizon_ns}")
-        levels = self.book.bids if pos.side == BID else self.book.asks
-        better = sum(
-            s for p, s in levels.items() if (p > pos.price if pos.side == BID else p < pos.price)
-        )
-        rate = self._rates[pos.side]
-        per_ns, mean_size = rate.prints_per_ns(now_ns), rate.mean_size
-        return poisson_fill_probability(pos.ahead + better, mean_size, per_ns * horizon_ns)
+    def _forget(self, order: _Resting) -> None:
+        super()._forget(order)
+        self._ahead_ids.pop(order.order_id, None)
 
 
 def poisson_fill_probability(
@@ -304,121 +420,3 @@ class _FlowRate:
         decay = 0.5 ** (max(0, now_ns - self._last_ns) / self._halflife)
         span = min(now_ns - self._start_ns, self._halflife / math.log(2))
         return 0.0 if span <= 0 else self._count * decay / span
-
-
-class L3QueueTracker:
-    """Exact FIFO position of simulated orders inside an L3 book the market does not know of.
-
-    At placement the order stands behind every order then resting at its price (and our own
-    earlier orders there). Those orders leaving, by cancel or execution, move it up exactly;
-    orders arriving later, or losing priority, are behind it. An execution of an order behind
-    ours, with nothing left ahead, is a fill for ours: in price-time priority it would have
-    traded first. A print through our price fills all of it.
-    """
-
-    def __init__(self, book: L3Book) -> None:
-        self.l3 = book
-        self._orders: dict[int, _Resting] = {}
-        self._ahead_ids: dict[int, set[int]] = {}
-        self._by_level: dict[tuple[int, int], list[_Resting]] = {}
-
-    def place(self, order_id: int, side: int, price: int, size: int) -> QueuePosition:
-        """A simulated order joins the back of its level's queue as the book holds it now."""
-        if order_id in self._orders:
-            raise MarketDataError(f"order {order_id} is already tracked")
-        if size <= 0:
-            raise MarketDataError(f"order {order_id} size {size}; must be > 0")
-        if side != 0 and side != 1:
-            raise MarketDataError(f"order {order_id}: unknown side {side!r}")
-        order = _Resting(order_id, side, price, size, 0.0)
-        self._orders[order_id] = order
-        self._ahead_ids[order_id] = set(self.l3.queues[side].get(price, ()))
-        self._by_level.setdefault((side, price), []).append(order)
-        return self.position(order_id)
-
-    def cancel(self, order_id: int) -> None:
-        """Stop tracking an order we withdrew."""
-        order = self._orders.pop(order_id, None)
-        if order is None:
-            raise MarketDataError(f"order {order_id} is not tracked")
-        del self._ahead_ids[order_id]
-        self._unlink(order)
-
-    def __contains__(self, order_id: object) -> bool:
-        return order_id in self._orders
-
-    def position(self, order_id: int) -> QueuePosition:
-        """Exact volume ahead of and behind the order."""
-        order = self._orders.get(order_id)
-        if order is None:
-            raise MarketDataError(f"order {order_id} is not tracked")
-        ahead = self._ahead_volume(order)
-        level = self.l3.l2.size_at(order.side, order.price)
-        ours_ahead = self._ours_ahead(order)
-        behind = level - (ahead - ours_ahead)
-        return QueuePosition(
-            order_id, order.side, order.price, order.remaining, float(ahead), float(behind)
-        )
-
-    def on_observations(self, observations: Iterable[Observation]) -> list[QueueFill]:
-        """Follow the market's order flow; return the fills it gives our orders."""
-        fills: list[QueueFill] = []
-        for obs in observations:
-            if isinstance(obs, OrderLife):
-                if obs.action == "execute":
-                    self._on_execute(obs, fills)
-                if obs.remaining == 0:
-                    for ids in self._ahead_ids.values():
-                        ids.discard(obs.order_id)
-            elif isinstance(obs, Print) and obs.resting_side is not None:
-                for order in list(self._orders.values()):
-                    through = (
-                        obs.price < order.price if order.side == BID else obs.price > order.price
-                    )
-                    if order.side == obs.resting_side and through:
-                        self._fill(order, order.remaining, obs.ts_ns, fills)
-        return fills
-
-    def _on_execute(self, obs: OrderLife, fills: list[QueueFill]) -> None:
-        queue = self._by_level.get((obs.side, obs.price))
-        if not queue:
-            return
-        left = obs.size
-        for order in list(queue):
-            if left <= 0:
-                break
-            if obs.order_id in self._ahead_ids[order.order_id] or self._ahead_volume(order) > 0:
-                continue
-            take = min(order.remaining, left)
-            left -= take
-            self._fill(order, take, obs.ts_ns, fills)
-
-    def _ahead_volume(self, order: _Resting) -> int:
-        orders = self.l3.orders
-        market = sum(orders[oid][2] for oid in self._ahead_ids[order.order_id] if oid in orders)
-        return market + self._ours_ahead(order)
-
-    def _ours_ahead(self, order: _Resting) -> int:
-        total = 0
-        for other in self._by_level.get((order.side, order.price), ()):
-            if other is order:
-                break
-            total += other.remaining
-        return total
-
-    def _fill(self, order: _Resting, size: int, ts_ns: int, fills: list[QueueFill]) -> None:
-        order.remaining -= size
-        fills.append(
-            QueueFill(ts_ns, order.order_id, order.side, order.price, size, order.remaining)
-        )
-        if order.remaining <= 0:
-            del self._orders[order.order_id]
-            del self._ahead_ids[order.order_id]
-            self._unlink(order)
-
-    def _unlink(self, order: _Resting) -> None:
-        key = (order.side, order.price)
-        queue = self._by_level[key]
-        queue.remove(order)
-        if not queue:
-            del self._by_level[key]

@@ -64,6 +64,8 @@ class IcebergConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     refill_window_ns: int = Field(10 * MS, gt=0)
     min_refills: int = Field(2, ge=1)
+    l3_same_size: bool = True
+    """On L3, a refill must be a new order of the size the order that traded out showed."""
 
 
 class OfiConfig(BaseModel):
@@ -202,24 +204,33 @@ class FadeDetector:
     def __init__(self, config: FadeConfig) -> None:
         self.config = config
         self._mids: deque[tuple[int, int]] = deque()  # (ts, bid + ask)
+        self._event_net: dict[tuple[int, int], int] = {}  # this event: cancelled - added
         self._pulled: tuple[deque[tuple[int, int, int]], deque[tuple[int, int, int]]] = (
             deque(),
             deque(),
         )
 
-    def on_change(self, c: LevelChange, book: L2Book) -> None:
-        """Remember a cancel that happened near its side's touch."""
-        if c.cancelled <= 0:
+    def on_change(self, c: LevelChange) -> None:
+        """Net this event's cancels against what came back at the same price (a re-queue)."""
+        if c.cancelled <= 0 and c.added <= 0:
             return
-        touch = book.best_bid if c.side == BID else book.best_ask
-        if touch is not None:
-            distance = touch - c.price if c.side == BID else c.price - touch
-            if distance > self.config.near_ticks:
-                return
-        self._pulled[c.side].append((c.ts_ns, c.price, c.cancelled))
+        key = (c.side, c.price)
+        net = self._event_net
+        net[key] = net.get(key, 0) + c.cancelled - c.added
 
     def after_event(self, ts_ns: int, book: L2Book) -> Fade | None:
         """Update the mid history and fire when the approached side was pulled."""
+        if self._event_net:
+            for (side, price), withdrawn in self._event_net.items():
+                if withdrawn <= 0:
+                    continue
+                touch = book.best_bid if side == BID else book.best_ask
+                if touch is not None:
+                    distance = touch - price if side == BID else price - touch
+                    if distance > self.config.near_ticks:
+                        continue
+                self._pulled[side].append((ts_ns, price, withdrawn))
+            self._event_net.clear()
         bb, ba = book.best_bid, book.best_ask
         if bb is None or ba is None:
             return None
@@ -296,11 +307,13 @@ class SpoofDetector:
             if o.touch is None:
                 return None
             distance = o.touch - o.price if o.side == BID else o.price - o.touch
+            if distance < cfg.min_distance_ticks or o.size < cfg.min_size:
+                return None
+            if o.size < cfg.min_size_ratio * max(o.level_before, 1):
+                return None
             others = [s for p, s in book.depth(o.side, 6) if p != o.price][:5]
             typical = sum(others) / len(others) if others else 0.0
-            reference = max(o.level_before, typical, 1.0)
-            large = o.size >= cfg.min_size and o.size >= cfg.min_size_ratio * reference
-            if distance >= cfg.min_distance_ticks and large:
+            if o.size >= cfg.min_size_ratio * typical:
                 self._candidates[o.order_id] = (o.ts_ns, o.side, o.price, o.size)
             return None
         if o.action == "execute":
@@ -350,6 +363,22 @@ class IcebergDetector:
         self.config = config
         self._last_trade: dict[tuple[int, int], int] = {}
         self._chains: dict[tuple[int, int], list[int]] = {}  # key -> [refills, traded]
+        self._l3 = False
+        self._sizes: dict[int, int] = {}  # L3: size each live order was added with
+        self._peaks: dict[tuple[int, int], int] = {}  # L3: size of the last order traded out
+        self._add_matches = False
+
+    def on_order(self, o: OrderLife) -> None:
+        """L3: remember order sizes, so a refill can be told from any other new order."""
+        self._l3 = True
+        if o.action == "add":
+            self._sizes[o.order_id] = o.size
+            peak = self._peaks.get((o.side, o.price))
+            self._add_matches = not self.config.l3_same_size or peak == o.size
+        elif o.remaining == 0:
+            size = self._sizes.pop(o.order_id, None)
+            if o.action == "execute" and size is not None:
+                self._peaks[(o.side, o.price)] = size
 
     def on_print(self, p: Print) -> HiddenLiquidity | None:
         """A print larger than what was displayed reveals hidden size."""
@@ -361,7 +390,7 @@ class IcebergDetector:
         """Count refills: hidden size shown again, or size added right after a trade."""
         key = (c.side, c.price)
         refill = c.refilled > 0
-        if not refill and c.added > 0:
+        if not refill and c.added > 0 and (not self._l3 or self._add_matches):
             last = self._last_trade.get(key)
             refill = last is not None and c.ts_ns - last <= self.config.refill_window_ns
         chain = self._chains.get(key)
@@ -460,7 +489,7 @@ class SignalEngine:
                     out.append(hidden)
                 self.spoof.on_print(obs)
             elif isinstance(obs, LevelChange):
-                self.fade.on_change(obs, book)
+                self.fade.on_change(obs)
                 ice = self.iceberg.on_change(obs)
                 if ice is not None:
                     out.append(ice)
@@ -470,6 +499,7 @@ class SignalEngine:
                         out.append(level_spoof)
             elif isinstance(obs, OrderLife):
                 self._orders_seen = True
+                self.iceberg.on_order(obs)
                 spoof = self.spoof.on_order(obs, book)
                 if spoof is not None:
                     out.append(spoof)

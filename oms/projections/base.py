@@ -165,6 +165,11 @@ class Projection:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to resume: state, position, format and config fingerprint."""
+        with gc_paused():  # millions of small lists: no reason to sweep the state meanwhile
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
+        """`snapshot` without the collector pause."""
         return {
             "projection": self.name,
             "format": SNAPSHOT_FORMAT,
@@ -189,14 +194,16 @@ class Projection:
             raise ProjectionError(
                 f"{self.name} snapshot was taken with another configuration: rebuild"
             )
-        self._load(snapshot["state"])
+        with gc_paused():
+            self._load(snapshot["state"])
         self.position = int(snapshot["position"])
         self.errors = list(snapshot["errors"])
 
     def state_hash(self) -> str:
         """sha256 of the canonical JSON of position and state: equal iff the folds agree."""
-        body = {"position": self.position, "errors": self.errors, "state": self._state()}
-        return hashlib.sha256(canonical_json(body)).hexdigest()
+        with gc_paused():
+            body = {"position": self.position, "errors": self.errors, "state": self._state()}
+            return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 def _dispatch(projection: Projection, handler: Handler, record: JournalRecord) -> None:
@@ -303,6 +310,20 @@ class ProjectionSet:
                     projection.record_error(record, exc)
         for projection in members:
             projection.position = position
+
+    def replay(self, records: Iterable[JournalRecord]) -> None:
+        """Rebuild at start-up: `apply_many`, then hand the rebuilt state to `gc.freeze()`.
+
+        The state a replay builds lives as long as the process. Frozen, the cyclic
+        collector never walks it again; otherwise every later full collection does, and
+        the first one, right after the replay, costs about a tenth of the replay itself.
+        The collector runs first, so only live objects (and whatever cycles appear during
+        the fold, which the folds do not make) are frozen. Use `apply_many` for tails.
+        """
+        gc.collect()
+        with gc_paused():
+            self._fold_many(records)
+            gc.freeze()
 
     def state_hashes(self) -> dict[str, str]:
         """Each member's state hash by name."""

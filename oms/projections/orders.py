@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from oms.domain.enums import OPEN_STATUSES, OrderStatus
-from oms.domain.order import FOLDS, Order, OrderFold
+from oms.domain.order import FOLDS, ROW_FIELDS, Order, OrderFold
 from oms.domain.records import JournalRecord
 from oms.domain.transitions import (
     ACCEPTED_T,
@@ -22,7 +22,7 @@ from oms.domain.transitions import (
     STEPS,
     SUBMITTED_T,
 )
-from oms.projections.base import Handler, Projection
+from oms.projections.base import Handler, Projection, ProjectionError
 
 _TICKET_TYPES = frozenset({ACCEPTED_T, REJECTED_T, OUTCOME_RESOLVED_T})
 _TERMS_TYPES = frozenset({SUBMITTED_T, DENIED_T})
@@ -63,18 +63,17 @@ class OrderBook(Projection):
     def _lean_handler(self, event_type: str, fold: OrderFold) -> Handler:
         """The fold alone: find or create the order, apply the event."""
         orders = self.orders
+        setdefault = orders.setdefault
         opened = Order.opened
         new_order = Order
 
         if event_type in _TERMS_TYPES:
 
             def handle_opening(record: JournalRecord, payload: dict[str, Any]) -> None:
-                coid = payload["client_order_id"]
-                order = orders.get(coid)
-                if order is None:
-                    orders[coid] = opened(event_type, payload, record.recorded_at_ns)
-                else:  # a second intent for the same id: the fold records it
-                    fold(order, event_type, payload, record.recorded_at_ns)
+                order = opened(event_type, payload, record.recorded_at_ns)
+                known = setdefault(order.client_order_id, order)
+                if known is not order:  # a second intent for the same id: the fold records it
+                    fold(known, event_type, payload, record.recorded_at_ns)
 
             return handle_opening
 
@@ -246,15 +245,20 @@ class OrderBook(Projection):
 
     # -- state -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
+        # Rows in first-event order: the fold's own order, identical for equal journals.
         return {
-            "orders": {coid: order.to_dict() for coid, order in self.orders.items()},
+            "fields": list(ROW_FIELDS),
+            "orders": [order.to_row() for order in self.orders.values()],
         }
 
     def _load(self, state: dict[str, Any]) -> None:
+        if state["fields"] != list(ROW_FIELDS):
+            raise ProjectionError("orders snapshot has other fields than this code: rebuild")
+        from_row = Order.from_row
         self.orders.clear()
-        self.orders.update(
-            (coid, Order.from_dict(data)) for coid, data in state["orders"].items()
-        )
+        for row in state["orders"]:
+            order = from_row(row)
+            self.orders[order.client_order_id] = order
         self._open = self._by_ticket = self._sequences = None
         self._handlers = self._lean
 

@@ -16,10 +16,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from oms.domain.enums import AccountMode
-from oms.domain.positions import DEFAULT_SPEC, Position, SymbolSpec
+from oms.domain.positions import DEFAULT_SPEC, POSITION_FIELDS, Position, SymbolSpec
 from oms.domain.records import JournalRecord
 from oms.domain.transitions import FILLED_T, PARTIALLY_FILLED_T
-from oms.projections.base import Projection, canonical_json
+from oms.projections.base import Projection, ProjectionError, canonical_json
 
 
 class Positions(Projection):
@@ -133,6 +133,17 @@ class Positions(Projection):
                 continue
             yield pos
 
+    def find(
+        self, account: str, *, symbol: str | None = None, position_id: int | None = None
+    ) -> Position | None:
+        """The netting position of a symbol, or the hedging position with this id."""
+        book = self._by_account.get(account)
+        if book is None:
+            return None
+        if self.mode(account) is AccountMode.HEDGING:
+            return None if position_id is None else book.get(position_id)
+        return None if symbol is None else book.get(symbol)
+
     def net_volume(self, account: str, symbol: str) -> float:
         """Signed lots on a symbol across the account's positions (for the position rule)."""
         if self.mode(account) is AccountMode.NETTING:
@@ -147,14 +158,20 @@ class Positions(Projection):
     # -- state -------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         return {
-            "positions": {k: pos.to_dict() for k, pos in self.positions.items()},
+            "fields": list(POSITION_FIELDS),
+            "positions": [pos.to_row() for pos in self.positions.values()],
             "deals": sorted(self.deals),
             "duplicates": self.duplicates,
             "discrepancies": list(self.discrepancies),
         }
 
     def _load(self, state: dict[str, Any]) -> None:
-        self.positions = {k: Position.from_dict(v) for k, v in state["positions"].items()}
+        if state["fields"] != list(POSITION_FIELDS):
+            raise ProjectionError("positions snapshot has other fields than this code: rebuild")
+        self.positions = {}
+        for row in state["positions"]:
+            pos = Position.from_row(row)
+            self.positions[pos.key] = pos
         self._by_account = {}
         self._books = {}
         for key, pos in self.positions.items():

@@ -1,9 +1,11 @@
-"""Order book throughput: per-event L2 updates, the array path, and L3 messages.
+"""Order book throughput: per-event L2 updates, the array path, L3 messages, signals.
 
-`bench.py book --json [--deltas FILE.csv] [--updates N] [--l3-messages N] [--repeat R]`
-The deltas file holds rows `side,price,size` (side 0 bid / 1 ask, price in ticks, size 0
-deletes); without it a seeded synthetic stream is used. Each figure is the median of R runs,
-by wall time (`*_per_s`) and by this process's CPU time (`*_per_cpu_s`, which a busy machine
+`bench.py book --json [--deltas FILE.csv] [--updates N] [--l3-messages N]
+[--pipeline-events N] [--repeat R]`. The deltas file holds rows `side,price,size` (side 0
+bid / 1 ask, price in ticks, size 0 deletes); without it a seeded synthetic stream is used.
+`pipeline_events_per_s` times the synthetic L3 feed through the rolling book and every
+signal detector (what a backtest pays per event). Each figure is the median of R runs, by
+wall time (`*_per_s`) and by this process's CPU time (`*_per_cpu_s`, which a busy machine
 inflates less).
 """
 
@@ -19,8 +21,11 @@ import numpy as np
 
 from oms.market.batch import NO_ASK, NO_BID, best_prices
 from oms.market.book import L2Book
-from oms.market.feeds.synthetic import L2Stream, l2_stream, l3_stream
+from oms.market.events import MarketEvent
+from oms.market.feeds.synthetic import L2Stream, l2_stream, l3_stream, synthetic_events
 from oms.market.l3 import L3Book, apply_message
+from oms.market.rolling import RollingBook
+from oms.market.signals import SignalEngine
 
 
 def load_deltas(path: Path) -> L2Stream:
@@ -87,6 +92,16 @@ def l3_rate(rows: list[tuple[int, int, int, int, int]]) -> Clock:
     return clock
 
 
+def pipeline_rate(events: list[MarketEvent]) -> Clock:
+    """Time feed events through the rolling L3 book and every signal detector."""
+    rolling = RollingBook(l3=True)
+    engine = SignalEngine()
+    with Clock() as clock:
+        for event in events:
+            engine.on_event(event.ts_ns, rolling.apply(event), rolling.book)
+    return clock
+
+
 def _rates(n: int, clocks: list[Clock]) -> tuple[int, int]:
     """Median rate by wall time and by CPU time (the latter shows contention on the machine)."""
     wall = statistics.median(n / c.wall for c in clocks)
@@ -101,6 +116,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--deltas", type=Path)
     parser.add_argument("--updates", type=int, default=1_000_000)
     parser.add_argument("--l3-messages", type=int, default=1_000_000)
+    parser.add_argument("--pipeline-events", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -123,6 +139,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     updates_wall, updates_cpu = _rates(len(rows), per_event)
     batch_wall, batch_cpu = _rates(len(rows), batch)
     l3_wall, l3_cpu = _rates(len(l3_rows), l3)
+    events = list(synthetic_events(args.pipeline_events, seed=args.seed))
+    pipeline = [pipeline_rate(events) for _ in range(args.repeat)]
+    pipe_wall, pipe_cpu = _rates(len(events), pipeline)
     return {
         "updates": len(rows),
         "updates_per_s": updates_wall,
@@ -133,6 +152,9 @@ def main(argv: list[str]) -> dict[str, Any]:
         "l3_messages": len(l3_rows),
         "l3_messages_per_s": l3_wall,
         "l3_messages_per_cpu_s": l3_cpu,
+        "pipeline_events": len(events),
+        "pipeline_events_per_s": pipe_wall,
+        "pipeline_events_per_cpu_s": pipe_cpu,
         "final_best_bid": book.best_bid,
         "final_best_ask": book.best_ask,
         "source": str(args.deltas) if args.deltas else f"synthetic seed {args.seed}",

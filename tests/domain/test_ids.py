@@ -11,6 +11,7 @@ from oms.domain.ids import (
     MAX_COMMENT_LENGTH,
     MAX_SEQUENCE,
     client_order_id,
+    deal_event_id,
     is_our_magic,
     magic_for,
     order_stream_id,
@@ -62,3 +63,8 @@ def test_magic_is_deterministic_namespaced_and_uint64() -> None:
     assert is_our_magic(magic)
     assert not is_our_magic(0)
     assert not is_our_magic(123456)
+
+
+def test_deal_event_id_is_stable_per_account_and_deal() -> None:
+    assert deal_event_id("A1", 123) == deal_event_id("A1", 123) == "deal-A1-123"
+    assert deal_event_id("A2", 123) != deal_event_id("A1", 123)

@@ -166,3 +166,54 @@ def test_writers_sharing_a_database_see_each_others_versions(
         assert caught.value.actual == 8
         assert [e.version for e in first.read_stream("shared")] == list(range(1, 9))
         assert first.verify().ok
+
+
+def test_a_row_the_database_refuses_fails_only_its_own_request(journal: Journal) -> None:
+    """A constraint violation in a batch is retried request by request, failing only its own."""
+    from journal import JournalUnavailable
+
+    good = _queued(journal, "g", [event(1)], 0)
+    bad = _queued(journal, "b", [event(2)], 0)
+    colliding = journal.append("x", [event(3)])[0].event_id
+    # Give `bad` an id that is recorded, but hide it from the idempotency check, so only
+    # the database's unique index can catch it.
+    bad.events[0] = (colliding, *bad.events[0][1:])
+    bad.ids_supplied = False
+    journal.writer._process([good, bad])
+    assert [e.stream_id for e in _wait(good)] == ["g"]
+    with pytest.raises(JournalUnavailable, match="not committed"):
+        _wait(bad)
+    assert [e.stream_id for e in journal.read_all()] == ["x", "g"]
+    assert journal.verify().ok
+
+
+@pytest.mark.postgres
+def test_lost_connection_fails_the_append_and_the_next_one_reconnects(pg_url: str) -> None:
+    from journal import JournalUnavailable, migrate
+    from tests.conftest import _admin
+
+    migrate(pg_url)
+    with Journal.open(pg_url) as journal:
+        journal.append("s", [event(1)])
+        database = pg_url.rsplit("/", 1)[1]
+        _admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        )
+        with pytest.raises(JournalUnavailable, match="not committed"):
+            journal.append("s", [event(2)], expected_version=1)
+        recorded = journal.append("s", [event(3)], expected_version=1)
+        assert [(e.position, e.version) for e in recorded] == [(2, 2)]
+        assert journal.verify().ok
+
+
+def test_a_failing_commit_listener_does_not_fail_the_append(journal: Journal) -> None:
+    seen: list[int] = []
+
+    def broken(_head: int) -> None:
+        raise RuntimeError("listener bug")
+
+    journal.add_commit_listener(broken)
+    journal.add_commit_listener(seen.append)
+    assert journal.append("s", [event(1)])[0].position == 1
+    assert seen == [1]

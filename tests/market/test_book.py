@@ -238,3 +238,20 @@ def test_sparse_top_of_a_deep_book_and_heavy_churn() -> None:
         seen.append((book.best_bid, book.best_ask))
         assert len(book._bid_heap) <= 2 * len(book.bids) + 65  # stale entries are purged
     assert seen == _reference(resolved)
+
+
+def test_available_and_take_consume_liquidity_for_a_matching_engine() -> None:
+    book = _sample_book()
+    assert book.available(BID) == 60
+    assert book.available(BID, limit=103) == 20
+    assert book.available(ASK, limit=99) == 30
+    filled, notional = book.take(BID, 12, limit=103)
+    assert (filled, notional) == (12, 5 * 102 + 7 * 103)
+    assert book.asks == {103: 8, 105: 40}
+    assert book.best_ask == 103
+    filled, notional = book.take(ASK, 100)
+    assert (filled, notional) == (60, 10 * 100 + 20 * 99 + 30 * 98)
+    assert book.bids == {} and book.best_bid is None
+    assert book.take(BID, 5, limit=100) == (0, 0)
+    with pytest.raises(MarketDataError):
+        book.take(BID, 0)

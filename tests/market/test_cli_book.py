@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from oms.cli.main import app
 from oms.market.events import BookSnapshot, LevelSet, MarketEvent, TradePrint
-from oms.market.feeds.recording import write_recording
+from oms.market.feeds.recording import read_recording, write_recording
+from oms.market.feeds.synthetic import synthetic_events
 from oms.market.sides import ASK, BID
 from tests.market.samples import MESSAGES, ORDERBOOK
 
@@ -25,6 +26,37 @@ def test_ladder_once_from_the_synthetic_feed() -> None:
     assert "spread" in result.output
     assert "events 3000" in result.output
     assert "last signals" in result.output
+
+
+def test_live_view_runs_until_the_event_limit() -> None:
+    result = CliRunner().invoke(app, ["book", "EURUSD", "--events", "500", "--rate", "1e9"])
+    assert result.exit_code == 0, result.output
+    assert "events 500" in result.output
+
+
+def test_live_feed_recorded_and_replayed_gives_the_same_signals(tmp_path: Path) -> None:
+    path = tmp_path / "live.csv"
+    runner = CliRunner()
+    live = runner.invoke(
+        app, ["book", "EURUSD", "--events", "4000", "--once", "--record", str(path), "--seed", "3"]
+    )
+    assert live.exit_code == 0, live.output
+    assert f"recorded 4000 events to {path}" in " ".join(live.output.split())
+    events = list(read_recording(path))
+    assert len(events) == 4000
+    assert events == list(synthetic_events(4000, seed=3))
+    replay = runner.invoke(app, ["book", "replay", str(path), "--limit", "0"])
+    assert replay.exit_code == 0, replay.output
+    assert "4000 events (L3)" in replay.output
+    again = runner.invoke(app, ["book", "EURUSD", "--events", "1", "--once", "--record", str(path)])
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+
+
+def test_once_needs_an_event_limit() -> None:
+    result = CliRunner().invoke(app, ["book", "EURUSD", "--once"])
+    assert result.exit_code == 1
+    assert "--once needs --events" in result.output
 
 
 def test_replay_of_a_recording_lists_its_signals(tmp_path: Path) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import namedtuple
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oms.market.errors import MarketDataError
 from oms.market.events import (
@@ -204,3 +207,40 @@ def test_synthetic_feed_is_seeded_sequenced_and_applies_cleanly() -> None:
     assert rolling.book.issues == []
     assert rolling.l3 is not None
     rolling.l3.check_consistent()
+
+
+def test_endless_synthetic_feed_continues_across_chunks() -> None:
+    events = list(islice(synthetic_events(None, seed=2), 25_000))
+    assert [e.seq for e in events] == list(range(1, 25_001))
+    times = [e.ts_ns for e in events]
+    assert all(b > a for a, b in pairwise(times))
+    rolling = RollingBook(l3=True)
+    for event in events:
+        rolling.apply(event)
+    assert rolling.book.issues == []
+    assert not rolling.book.crossed
+
+
+snapshots = st.lists(
+    st.tuples(
+        st.dictionaries(st.integers(90, 99), st.integers(1, 9), max_size=6),
+        st.dictionaries(st.integers(100, 109), st.integers(1, 9), max_size=6),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(snapshots)
+def test_mt5_diffs_rebuild_every_snapshot_exactly(pictures: list) -> None:
+    differ = Mt5BookDiffer(tick_size=0.5, units_per_lot=10)
+    rolling = RollingBook()
+    for ts, (bids, asks) in enumerate(pictures, start=1):
+        records = [BookInfo(1, p * 0.5, 0, s / 10) for p, s in asks.items()]
+        records += [BookInfo(2, p * 0.5, 0, s / 10) for p, s in bids.items()]
+        for update in differ.diff(tuple(records), ts):
+            rolling.apply(update)
+        assert rolling.book.bids == bids
+        assert rolling.book.asks == asks
+        assert rolling.book.best_bid == (max(bids) if bids else None)

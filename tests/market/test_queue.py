@@ -17,6 +17,7 @@ from oms.market.events import (
     OrderModified,
     TradePrint,
 )
+from oms.market.feeds.synthetic import synthetic_events
 from oms.market.queue import (
     L2QueueTracker,
     L3QueueTracker,
@@ -122,6 +123,10 @@ def test_bad_calls_are_refused() -> None:
         tracker.cancel(9)
     with pytest.raises(MarketDataError, match="unknown queue model"):
         L2QueueTracker(tracker.book, model="optimistic")  # type: ignore[arg-type]
+    with pytest.raises(MarketDataError, match="would trade on arrival"):
+        tracker.place(2, BID, 101, 5)
+    with pytest.raises(MarketDataError, match="would trade on arrival"):
+        tracker.place(3, ASK, 100, 5)
     tracker.cancel(1)
     assert 1 not in tracker
 
@@ -253,3 +258,36 @@ def test_fills_never_exceed_the_order_and_conservative_never_ahead_of_probabilis
         assert total <= 8
         assert (1 in trackers[model]) == (total < 8)
     assert filled["conservative"] <= filled["probabilistic"]
+
+
+def test_on_a_long_l3_feed_the_conservative_estimate_never_beats_the_exact_queue() -> None:
+    rolling = RollingBook(l3=True)
+    assert rolling.l3 is not None
+    exact = L3QueueTracker(rolling.l3)
+    conservative = L2QueueTracker(rolling.book, model="conservative")
+    probabilistic = L2QueueTracker(rolling.book, model="probabilistic")
+    trackers = (exact, conservative, probabilistic)
+    filled_at: dict[str, dict[int, int]] = {"exact": {}, "cons": {}, "prob": {}}
+    placed = 0
+    for n, event in enumerate(synthetic_events(30_000, seed=8)):
+        results = [t.on_observations(rolling.apply(event)) for t in trackers]
+        for name, fills in zip(("exact", "cons", "prob"), results, strict=True):
+            for fill in fills:
+                if fill.remaining == 0:
+                    filled_at[name][fill.order_id] = n
+        if n % 500 == 499 and rolling.book.best_bid is not None:
+            placed += 1
+            for tracker in trackers:
+                tracker.place(placed, BID, rolling.book.best_bid, 3)
+        for oid in range(1, placed + 1):
+            if oid in exact and oid in conservative:
+                assert conservative.position(oid).ahead >= exact.position(oid).ahead
+    assert placed > 50
+    assert len(filled_at["exact"]) > 10  # the comparison below is not vacuous
+    for oid, n in filled_at["cons"].items():
+        assert filled_at["exact"].get(oid, n + 1) <= n
+    now = rolling.ts_ns or 0
+    open_orders = [oid for oid in range(1, placed + 1) if oid in exact]
+    if open_orders:
+        p = exact.fill_probability(open_orders[0], 10_000_000_000, now)
+        assert 0.0 <= p <= 1.0

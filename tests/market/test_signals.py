@@ -10,6 +10,7 @@ from oms.market.events import (
     OrderAdded,
     OrderCancelled,
     OrderExecuted,
+    OrderModified,
     TradePrint,
 )
 from oms.market.replay import detect_signals
@@ -210,13 +211,13 @@ def test_iceberg_on_l2_when_the_level_is_shown_again_after_trades() -> None:
     assert (ice.side, ice.price, ice.refills, ice.traded) == (ASK, 101, 2, 20)
 
 
-def _l3_refills(delay_ms: int, price_step: int = 0) -> list[MarketEvent]:
+def _l3_refills(delay_ms: int, price_step: int = 0, size: int = 10) -> list[MarketEvent]:
     events: list[MarketEvent] = [OrderAdded(0, 1, ASK, 101, 10), OrderAdded(0, 9, BID, 99, 1)]
     t = 10 * MS
     for k in range(2):
-        events.append(OrderExecuted(t, 1 + k, 10))
+        events.append(OrderExecuted(t, 1 + k, 10 if k == 0 else size))
         t += delay_ms * MS
-        events.append(OrderAdded(t, 2 + k, ASK, 101 + price_step * (k + 1), 10))
+        events.append(OrderAdded(t, 2 + k, ASK, 101 + price_step * (k + 1), size))
         t += 1 * MS
     return events
 
@@ -229,6 +230,7 @@ def test_iceberg_on_l3_when_orders_reappear_at_the_price_right_after_executions(
 def test_iceberg_near_misses_slow_refill_other_price_no_refill() -> None:
     assert _kinds(_run(_l3_refills(delay_ms=500), l3=True), Iceberg) == []
     assert _kinds(_run(_l3_refills(delay_ms=5, price_step=1), l3=True), Iceberg) == []
+    assert _kinds(_run(_l3_refills(delay_ms=5, size=7), l3=True), Iceberg) == []
     gone = [
         BookSnapshot(0, ((100, 10),), ((101, 10), (102, 10))),
         TradePrint(1 * MS, 101, 10, BID),
@@ -315,3 +317,19 @@ def test_spoof_on_l2_near_misses() -> None:
         _l2_spoof_events(opposite=False),
     ):
         assert _kinds(_run(events), Spoof) == []
+
+
+def test_fade_near_miss_orders_requeued_at_the_same_price_are_not_withdrawn() -> None:
+    events: list[MarketEvent] = [
+        OrderAdded(0, 1, BID, 100, 10),
+        OrderAdded(0, 2, ASK, 101, 10),
+        OrderAdded(0, 3, ASK, 102, 20),
+        OrderAdded(0, 4, ASK, 103, 20),
+        OrderCancelled(10 * MS, 2),  # the price rises
+        OrderModified(20 * MS, 3, 102, 25),  # size up: loses priority, stays at 102
+        OrderModified(30 * MS, 4, 103, 25),
+    ]
+    assert _kinds(_run(events, l3=True), Fade) == []
+    pulled = [*events[:5], OrderCancelled(20 * MS, 3)]  # the same size really withdrawn
+    (fade,) = _kinds(_run(pulled, l3=True), Fade)
+    assert (fade.side, fade.withdrawn, fade.levels) == (ASK, 30, 2)

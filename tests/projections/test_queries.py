@@ -98,6 +98,9 @@ def test_netting_positions_reduce_and_reverse_with_contract_size() -> None:
     assert pos.realised_pnl == pytest.approx(100.0)
     assert pos.commission == -2.0
     assert positions.net_volume("N1", "EURUSD") == -2.0
+    assert positions.find("N1", symbol="EURUSD") is pos
+    assert positions.find("N1", symbol="GBPUSD") is None
+    assert positions.find("N9", symbol="EURUSD") is None
     assert positions.realised_pnl("N1") == pytest.approx(100.0)
 
 
@@ -123,11 +126,13 @@ def test_hedging_positions_close_by_id_and_close_by() -> None:
     ])
     projections = standard_set({h: AccountMode.HEDGING})
     projections.apply_many(records)
-    book, positions, _ = projections.projections
+    book, positions, _, _ = projections.projections
     assert isinstance(positions, Positions) and isinstance(book, OrderBook)
     assert [p.key for p in positions.select(open_only=False)] == ["H1#500", "H1#501"]
     assert list(positions.select()) == []
     long, short = positions.select(open_only=False)
+    assert positions.find(h, position_id=500) is long
+    assert positions.find(h, symbol="EURUSD") is None
     assert long.realised_pnl == pytest.approx(0.3 * 0.01 + 0)
     assert short.realised_pnl == pytest.approx(0.5 * 0.02)
     assert positions.realised_pnl(h) == pytest.approx(0.003 + 0.01)
@@ -143,7 +148,7 @@ def test_hedging_positions_close_by_id_and_close_by() -> None:
 def test_cross_projection_invariants_on_a_long_session() -> None:
     projections = standard_set(MODES)
     projections.apply_many(session(seed=11, events=40_000))
-    book, positions, fills = projections.projections
+    book, positions, fills, _ = projections.projections
     assert isinstance(book, OrderBook) and isinstance(positions, Positions)
     assert isinstance(fills, FillsBlotter)
     assert set(book.open) == {c for c, o in book.orders.items() if o.is_open}
@@ -181,3 +186,25 @@ def test_indexes_kept_by_the_fold_equal_indexes_built_afresh() -> None:
     restored.restore(live.snapshot())
     assert restored.open.keys() == live.open.keys()
     assert restored.sequences == live.sequences
+
+
+def test_kill_switches_block_until_cleared() -> None:
+    from oms.domain.events import KillSwitchCleared, KillSwitchEngaged
+    from oms.projections import KillSwitches
+
+    def rec(i: int, event: KillSwitchEngaged | KillSwitchCleared) -> Record:
+        return Record(i, "risk", i, f"k{i}", event.TYPE, 1, event.to_payload(), {}, i)
+
+    records = [
+        rec(1, KillSwitchEngaged(account="N1", reason="drawdown", by="ops")),
+        rec(2, KillSwitchEngaged(reason="exchange halt", by="ops")),
+        rec(3, KillSwitchCleared(reason="resumed", by="ops")),
+    ]
+    switches = KillSwitches.build(records, as_of_position=2)
+    assert switches.engaged("N1") and switches.engaged("N2")
+    switches.apply(records[2])
+    assert switches.engaged("N1") and not switches.engaged("N2")
+    assert switches.engaged_by["N1"]["reason"] == "drawdown"
+    back = KillSwitches()
+    back.restore(switches.snapshot())
+    assert back.state_hash() == switches.state_hash()

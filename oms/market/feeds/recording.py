@@ -69,16 +69,37 @@ def encode(event: MarketEvent) -> list[str]:
     return ["H", *head, str(event.side), str(event.price), str(event.size)]
 
 
+class RecordingWriter:
+    """Appends events to a new recording as they happen (a live feed being recorded)."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = path.open("w", newline="")
+        self._fh.write(HEADER + "\n")
+        self._writer = csv.writer(self._fh, lineterminator="\n")
+        self.count = 0
+
+    def write(self, event: MarketEvent) -> None:
+        """Record one event."""
+        self._writer.writerow(encode(event))
+        self.count += 1
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._fh.close()
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def write_recording(path: Path, events: Iterable[MarketEvent]) -> int:
     """Write events to a new recording; returns how many were written."""
-    count = 0
-    with path.open("w", newline="") as fh:
-        fh.write(HEADER + "\n")
-        writer = csv.writer(fh, lineterminator="\n")
+    with RecordingWriter(path) as writer:
         for event in events:
-            writer.writerow(encode(event))
-            count += 1
-    return count
+            writer.write(event)
+        return writer.count
 
 
 def read_recording(path: Path) -> Iterator[MarketEvent]:

@@ -1,0 +1,1 @@
+"""The engine: order manager, router, status listener, recovery and the runtime loop."""

@@ -1,0 +1,86 @@
+"""The engine assembled: recovery first, then the status listener and the projector running.
+
+`async with Engine(journal, router) as engine: await engine.manager.place(...)` — entering
+runs `Recovery` (new orders are refused until it finished), then starts polling the broker
+and, when a checkpoint store is given, following the journal with checkpointed projections;
+leaving stops both, waits for sends in flight and records the projections' progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Self
+
+from journal import AsyncJournal
+from oms.domain.risk import RiskLimits
+from oms.engine.eventlog import EventLog
+from oms.engine.listener import StatusListener
+from oms.engine.manager import OrderManager, TickSource
+from oms.engine.projector import Projector
+from oms.engine.recovery import Recovery, RecoveryReport
+from oms.engine.router import OrderRouter
+from oms.projections import ProjectionSet
+from oms.projections.store import CheckpointStore
+
+
+class Engine:
+    """Order manager, status listener, recovery and projector, started and stopped together."""
+
+    def __init__(
+        self,
+        journal: AsyncJournal,
+        router: OrderRouter,
+        *,
+        limits: RiskLimits | None = None,
+        ticks: TickSource | None = None,
+        store: CheckpointStore | None = None,
+        projections: ProjectionSet | None = None,
+        poll_interval_s: float = 0.05,
+        snapshot_every: int = 100_000,
+        log: EventLog | None = None,
+    ) -> None:
+        self.log = log or EventLog()
+        self.manager = OrderManager(journal, router, limits=limits, ticks=ticks, log=self.log)
+        self.listener = StatusListener(self.manager)
+        self.projector = (
+            Projector(journal, store, projections, snapshot_every=snapshot_every, log=self.log)
+            if store is not None and projections is not None
+            else None
+        )
+        self.poll_interval_s = poll_interval_s
+        self.report: RecoveryReport | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> RecoveryReport:
+        """Recover, then start polling and following; the manager takes orders afterwards."""
+        if self.projector is not None:
+            await self.projector.start()
+        self.report = await Recovery(self.manager, self.listener).run()
+        self._tasks.append(asyncio.create_task(self.listener.run(self.poll_interval_s)))
+        if self.projector is not None:
+            self._tasks.append(asyncio.create_task(self.projector.run()))
+        return self.report
+
+    async def stop(self) -> None:
+        """Stop polling and following, finish sends in flight, record projection progress."""
+        self.manager.ready = False
+        self.listener.stop()
+        if self.projector is not None:
+            self.projector.stop()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.manager.drain()
+        if self.projector is not None:
+            await self.projector.catch_up()
+            await self.projector.save(force_snapshot=True)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

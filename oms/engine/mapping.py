@@ -1,0 +1,138 @@
+"""The one place where domain vocabulary meets the broker port's.
+
+`oms.broker.port` defines its own Side/OrderKind/Filling/Expiry enums (same values as
+`oms.domain.enums` plus MT5-only members) and Decimal prices; the engine speaks domain
+events with floats. Every conversion in either direction lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from oms.broker import port
+from oms.domain.enums import DealEntry, Filling, OrderType, Side, TimeInForce
+from oms.domain.order import Order
+
+_SIDE = {Side.BUY: port.Side.BUY, Side.SELL: port.Side.SELL}
+_KIND = {
+    OrderType.MARKET: port.OrderKind.MARKET,
+    OrderType.LIMIT: port.OrderKind.LIMIT,
+    OrderType.STOP: port.OrderKind.STOP,
+    OrderType.STOP_LIMIT: port.OrderKind.STOP_LIMIT,
+}
+_FILLING = {
+    Filling.FOK: port.Filling.FOK,
+    Filling.IOC: port.Filling.IOC,
+    Filling.RETURN: port.Filling.RETURN,
+}
+_EXPIRY = {
+    TimeInForce.GTC: port.Expiry.GTC,
+    TimeInForce.DAY: port.Expiry.DAY,
+    TimeInForce.SPECIFIED: port.Expiry.SPECIFIED,
+}
+# MT5 DEAL_TYPE_BUY = 0, DEAL_TYPE_SELL = 1; DEAL_ENTRY_IN/OUT/INOUT/OUT_BY = 0/1/2/3.
+_DEAL_SIDE = {0: Side.BUY, 1: Side.SELL}
+_DEAL_ENTRY = {0: DealEntry.IN, 1: DealEntry.OUT, 2: DealEntry.INOUT, 3: DealEntry.OUT_BY}
+
+
+def dec(value: float | None) -> Decimal | None:
+    """A float as the Decimal of its shortest repr (1.1 -> Decimal('1.1'), not the binary)."""
+    return None if value is None else Decimal(repr(value))
+
+
+def num(value: Decimal | None) -> float | None:
+    """A broker Decimal as the float the domain stores."""
+    return None if value is None else float(value)
+
+
+def place_request(order: Order) -> port.PlaceOrder:
+    """The broker request for an order's journaled terms (never anything not journaled)."""
+    expiry = _EXPIRY[TimeInForce(order.time_in_force)]
+    return port.PlaceOrder(
+        client_id=order.client_order_id,
+        magic=order.magic,
+        symbol=order.symbol,
+        side=_SIDE[Side(order.side)],
+        kind=_KIND[OrderType(order.order_type)],
+        volume=Decimal(repr(order.volume)),
+        price=dec(order.price) if order.order_type != OrderType.MARKET else None,
+        stop_limit=dec(order.stop_limit_price),
+        sl=dec(order.sl),
+        tp=dec(order.tp),
+        filling=_FILLING[Filling(order.filling)],
+        expiry=expiry,
+        expiration_s=None if order.expiry_ns is None else order.expiry_ns // 1_000_000_000,
+        deviation_points=order.deviation or None,
+        position=order.position_id if order.order_type == OrderType.MARKET else None,
+    )
+
+
+def order_query(order: Order, owned_tickets: Iterable[int] = ()) -> port.OrderQuery:
+    """What the broker needs to find an order whose answer was lost.
+
+    `owned_tickets` are broker orders already known to be other orders of ours: the
+    adapter's last-resort match by fingerprint must never pick one of those.
+    """
+    known = frozenset(t for t in owned_tickets if t != order.broker_order_id)
+    return port.OrderQuery.for_order(place_request(order), order.broker_order_id, known)
+
+
+def modify_request(order: Order, changes: dict[str, Any]) -> port.ModifyOrder:
+    """The broker request for a journaled modify: unchanged fields keep the order's terms."""
+    if order.broker_order_id is None:
+        raise ValueError(f"order {order.client_order_id} has no broker ticket yet")
+
+    def pick(name: str) -> Any:
+        value = changes.get(name)
+        return getattr(order, name) if value is None else value
+
+    price = pick("price")
+    sl = pick("sl") or None  # 0.0 removes the level
+    tp = pick("tp") or None
+    expiry_ns: int | None = pick("expiry_ns")
+    expiry = _EXPIRY[TimeInForce(order.time_in_force)]
+    return port.ModifyOrder(
+        client_id=order.client_order_id,
+        ticket=order.broker_order_id,
+        price=Decimal(repr(price if price is not None else 0.0)),
+        stop_limit=dec(pick("stop_limit_price")),
+        sl=dec(sl),
+        tp=dec(tp),
+        expiry=expiry,
+        expiration_s=(
+            None if expiry is not port.Expiry.SPECIFIED or expiry_ns is None
+            else expiry_ns // 1_000_000_000
+        ),
+    )
+
+
+def cancel_request(order: Order) -> port.CancelOrder:
+    """The broker request that removes a working order."""
+    if order.broker_order_id is None:
+        raise ValueError(f"order {order.client_order_id} has no broker ticket yet")
+    return port.CancelOrder(client_id=order.client_order_id, ticket=order.broker_order_id)
+
+
+def deal_fields(deal: port.BrokerDeal) -> dict[str, Any]:
+    """A broker deal as the domain's fill payload fields (without client_order_id)."""
+    entry = _DEAL_ENTRY.get(deal.entry)
+    return {
+        "deal_ticket": deal.ticket,
+        "symbol": deal.symbol,
+        "side": _DEAL_SIDE.get(deal.kind, Side.BUY).value,
+        "volume": float(deal.volume),
+        "price": float(deal.price),
+        "fill_ns": deal.time_msc * 1_000_000,
+        "commission": float(deal.commission),
+        "fee": float(deal.fee),
+        "swap": float(deal.swap),
+        "position_id": deal.position_id or None,
+        "entry": None if entry is None else entry.value,
+    }
+
+
+def is_trade_deal(deal: port.BrokerDeal) -> bool:
+    """Buy and sell deals are fills; balance, credit and the like are not."""
+    return deal.kind in _DEAL_SIDE and deal.order != 0

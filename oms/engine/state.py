@@ -1,0 +1,129 @@
+"""The engine's working memory of its orders: Order aggregates folded in stream order.
+
+Appends to one order stream can come back out of order (the send task and the status
+listener both write to it), so records wait in `_early` until every earlier version of
+their stream was folded; the state therefore always equals a fold of the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from journal import RecordedEvent
+from oms.domain.enums import Side
+from oms.domain.ids import parse_client_order_id
+from oms.domain.order import ORDER_EVENT_TYPES, Order
+from oms.domain.transitions import FILL_TYPES
+
+Listener = Callable[[Order, RecordedEvent], None]
+ORDER_STREAM_PREFIX = "order-"
+
+
+class OrderStates:
+    """Orders by client order id, their stream versions, tickets, sequences and exposure."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, Order] = {}
+        self.versions: dict[str, int] = {}
+        self.by_ticket: dict[int, str] = {}
+        self.open_ids: set[str] = set()
+        self.net: dict[tuple[str, str], float] = {}
+        self.position = 0
+        self._early: dict[str, dict[int, RecordedEvent]] = {}
+        self._sequences: dict[tuple[str, str], int] = {}
+        self._listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> None:
+        """Call `listener(order, record)` after each record is folded."""
+        self._listeners.append(listener)
+
+    def next_sequence(self, account: str, strategy: str) -> int:
+        """Reserve the next unused sequence of an (account, strategy) pair."""
+        key = (account, strategy)
+        seq = self._sequences.get(key, 0)
+        self._sequences[key] = seq + 1
+        return seq
+
+    def get(self, client_order_id: str) -> Order | None:
+        """The order, if any record of it was folded."""
+        return self.orders.get(client_order_id)
+
+    def open_orders(self) -> Iterator[Order]:
+        """Orders that may still trade (submitted, working, unknown)."""
+        for coid in sorted(self.open_ids):
+            yield self.orders[coid]
+
+    def open_count(self, account: str) -> int:
+        """Working orders of an account."""
+        return sum(1 for c in self.open_ids if self.orders[c].account == account)
+
+    def working_volume(self, account: str, symbol: str) -> tuple[float, float]:
+        """Remaining buy and sell lots of open orders on one symbol."""
+        buy = sell = 0.0
+        for coid in self.open_ids:
+            o = self.orders[coid]
+            if o.account == account and o.symbol == symbol:
+                if o.side == Side.BUY:
+                    buy += o.remaining_volume
+                else:
+                    sell += o.remaining_volume
+        return buy, sell
+
+    def absorb(self, records: Iterable[RecordedEvent]) -> None:
+        """Fold appended or replayed records; out-of-order ones wait for their predecessors."""
+        for record in records:
+            stream = record.stream_id
+            if not stream.startswith(ORDER_STREAM_PREFIX):
+                self.position = max(self.position, record.position)
+                continue
+            current = self.versions.get(stream, 0)
+            if record.version <= current:
+                continue
+            if record.version > current + 1:
+                self._early.setdefault(stream, {})[record.version] = record
+                continue
+            self._fold(stream, record)
+            early = self._early.get(stream)
+            while early:
+                nxt = early.pop(self.versions[stream] + 1, None)
+                if nxt is None:
+                    break
+                self._fold(stream, nxt)
+            if early is not None and not early:
+                del self._early[stream]
+
+    def _fold(self, stream: str, record: RecordedEvent) -> None:
+        self.versions[stream] = record.version
+        self.position = max(self.position, record.position)
+        coid = stream[len(ORDER_STREAM_PREFIX):]
+        order = self.orders.get(coid)
+        if order is None:
+            order = self.orders[coid] = Order(coid)
+            self._note_sequence(coid)
+        payload: dict[str, Any] = record.payload
+        event_type = record.type
+        if event_type in ORDER_EVENT_TYPES:
+            before = len(order.deal_tickets)
+            order.fold(event_type, payload, record.recorded_at_ns)
+            if event_type in FILL_TYPES and len(order.deal_tickets) > before:
+                key = (order.account, payload["symbol"])
+                sign = 1.0 if payload["side"] == Side.BUY else -1.0
+                self.net[key] = self.net.get(key, 0.0) + sign * payload["volume"]
+        if order.broker_order_id is not None:
+            self.by_ticket[order.broker_order_id] = coid
+        if order.is_open:
+            self.open_ids.add(coid)
+        else:
+            self.open_ids.discard(coid)
+        for listener in self._listeners:
+            listener(order, record)
+
+    def _note_sequence(self, coid: str) -> None:
+        try:
+            account, strategy, seq = parse_client_order_id(coid)
+        except Exception:
+            return
+        key = (account, strategy)
+        if self._sequences.get(key, 0) <= seq:
+            self._sequences[key] = seq + 1

@@ -1,0 +1,51 @@
+"""Kill switches, folded from `risk.kill_switch_engaged` / `risk.kill_switch_cleared`.
+
+A switch engaged without an account blocks every account; one with an account blocks that
+account only. The engine asks `engaged(account)` before each order (`RiskContext.kill_switch`)
+so a restart keeps blocking until someone clears the switch in the journal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oms.domain.events import KillSwitchCleared, KillSwitchEngaged
+from oms.domain.records import JournalRecord
+from oms.projections.base import Projection
+
+GLOBAL = "*"
+
+
+class KillSwitches(Projection):
+    """Which switches are engaged, with who engaged them, why and when."""
+
+    name = "kill_switches"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engaged_by: dict[str, dict[str, Any]] = {}
+        self._handlers = {
+            KillSwitchEngaged.TYPE: self._on_engaged,
+            KillSwitchCleared.TYPE: self._on_cleared,
+        }
+
+    def _on_engaged(self, record: JournalRecord, p: dict[str, Any]) -> None:
+        self.engaged_by[p.get("account") or GLOBAL] = {
+            "reason": p["reason"],
+            "by": p["by"],
+            "position": record.position,
+            "recorded_at_ns": record.recorded_at_ns,
+        }
+
+    def _on_cleared(self, record: JournalRecord, p: dict[str, Any]) -> None:
+        self.engaged_by.pop(p.get("account") or GLOBAL, None)
+
+    def engaged(self, account: str) -> bool:
+        """True when new orders of this account must be denied."""
+        return GLOBAL in self.engaged_by or account in self.engaged_by
+
+    def _state(self) -> dict[str, Any]:
+        return {"engaged_by": self.engaged_by}
+
+    def _load(self, state: dict[str, Any]) -> None:
+        self.engaged_by = {k: dict(v) for k, v in state["engaged_by"].items()}

@@ -1,0 +1,176 @@
+"""Crash recovery with real process kills.
+
+The simulated terminal lives in the test process and is served over RPyC; the engine runs in
+a child process (`tests.engine.crash_child`) that talks to it through the mt5linux client,
+so the terminal outlives every SIGKILL of the engine. Each child announces its kill point;
+the test injects the fault that belongs there (a fill while the engine is down, a dropped
+answer), kills the child, and the next child recovers. At the end the journal, the engine's
+state and the terminal's orders and deals are compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from journal import AsyncJournal
+from oms.broker.bridge import make_server
+from oms.broker.sim import SimulatedTerminal
+from oms.domain.enums import OrderStatus
+from oms.domain.ids import is_our_magic
+from oms.engine.listener import StatusListener
+from oms.engine.manager import OrderManager
+from oms.engine.recovery import Recovery
+from oms.engine.router import OrderRouter
+from oms.engine.state import OrderStates
+from tests.engine.conftest import sim_broker, sim_terminal
+
+ROOT = Path(__file__).resolve().parents[2]
+FOREVER = 2**40
+
+
+class Child:
+    """One engine process and its announced lines."""
+
+    def __init__(self, url: str, server_port: int, scenario: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.engine.crash_child", url, str(server_port), scenario],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for text in self.proc.stdout:
+            self._lines.put(text)
+        self._lines.put("")
+
+    def line(self, timeout: float = 60.0) -> str:
+        """The next line the child wrote; fails (with its stderr) if none comes in time."""
+        try:
+            text = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self.kill()
+            pytest.fail(f"the child wrote nothing for {timeout} s")
+        if not text:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            pytest.fail(f"the child exited with {self.proc.wait()}: {err[-3000:]}")
+        return text.strip()
+
+    def until(self, prefix: str) -> list[str]:
+        """Read lines until one starts with `prefix`; that line split on spaces."""
+        while True:
+            text = self.line()
+            if text.startswith(prefix):
+                return text.split(" ")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+
+@pytest.fixture
+def served_terminal() -> Iterator[tuple[SimulatedTerminal, int]]:
+    terminal = sim_terminal()
+    server = make_server(terminal, port=0)
+    thread = threading.Thread(target=server.start, daemon=True)
+    thread.start()
+    try:
+        yield terminal, server.port
+    finally:
+        server.close()
+
+
+def run_child(url: str, server_port: int, terminal: SimulatedTerminal, scenario: str
+              ) -> dict[str, object]:
+    """Start an engine, let it recover, play the scenario up to its kill point, kill it."""
+    child = Child(url, server_port, scenario)
+    ready = json.loads(" ".join(child.until("READY")[1:]))
+    name, _, arg = scenario.partition(":")
+    if name == "burst":
+        while True:
+            parts = child.until("UPDATE")
+            if int(parts[1]) >= int(arg):
+                break
+    else:
+        point = child.until("KILLPOINT")
+        if point[1] == "accepted":
+            terminal.faults.fill_order(int(point[3]), price=1.2)  # a fill nobody journals
+    child.kill()
+    return ready
+
+
+async def test_sigkill_at_many_points_loses_no_fill_and_sends_nothing_twice(
+    journal_url: str, served_terminal: tuple[SimulatedTerminal, int]
+) -> None:
+    terminal, server_port = served_terminal
+    scenarios = ["before_send", "after_send", "after_send_limit", "fill_while_down",
+                 "cancel_sent", "unknown", "burst:3", "burst:11", "burst:23"]
+    readies = []
+    for scenario in scenarios:
+        if scenario == "unknown":
+            terminal.faults.drop_next_ack()
+        readies.append(run_child(journal_url, server_port, terminal, scenario))
+    # Each restart settled what the previous run left unanswered.
+    assert readies[1]["resolved"] == ["A1.crash.0"]  # killed before the send
+    assert readies[2]["resolved"] == ["A1.crash.1"]  # killed after the send
+    assert readies[5]["confirmed"] == ["A1.crash.4"]  # cancel sent, answer never journaled
+    assert readies[6]["resolved"] == ["A1.crash.5"]  # answer dropped, lookup never ran
+
+    # The last restart, in this process, then the comparison.
+    async with await AsyncJournal.open(journal_url) as journal:
+        broker = sim_broker(terminal)
+        await broker.connect()
+        manager = OrderManager(journal, OrderRouter.single(broker))
+        await Recovery(manager, StatusListener(manager)).run()
+        records = [r async for r in journal.read_all()]
+
+    orders = manager.states.orders
+    assert len(orders) >= 6 + 3 * 12 - 12  # every scenario placed its orders
+    assert not [o for o in orders.values()
+                if o.status in (OrderStatus.SUBMITTED, OrderStatus.UNKNOWN)]
+
+    # Nothing was sent twice: at most one broker order per client order id.
+    broker_orders = {
+        o.ticket: o for o in (*terminal.history_orders_get(0, FOREVER), *terminal.orders_get())
+        if is_our_magic(o.magic)
+    }
+    per_comment = Counter(o.comment for o in broker_orders.values())
+    assert per_comment and max(per_comment.values()) == 1
+    assert set(per_comment) <= set(orders)
+    # The order killed before its send never reached the broker and is settled as not found.
+    assert "A1.crash.0" not in per_comment
+    assert orders["A1.crash.0"].status is OrderStatus.REJECTED
+    # No fill is lost and none is invented: terminal deals == journaled fills.
+    deals = {d.ticket: d.volume for d in terminal.history_deals_get(0, FOREVER)
+             if is_our_magic(d.magic)}
+    fills = {r.payload["deal_ticket"]: r.payload["volume"] for r in records
+             if r.type in ("order.filled", "order.partially_filled")}
+    assert deals and fills == deals
+    assert sum(o.filled_volume for o in orders.values()) == pytest.approx(sum(deals.values()))
+    # Working orders at the broker are working in the journal, and vice versa.
+    live = {o.comment for o in terminal.orders_get() if is_our_magic(o.magic)}
+    working = {c for c, o in orders.items() if o.is_open}
+    assert live == working
+    # The engine's state equals a fresh rebuild from position 0.
+    rebuilt = OrderStates()
+    rebuilt.absorb(records)
+    assert {c: o.to_dict() for c, o in rebuilt.orders.items()} == {
+        c: o.to_dict() for c, o in orders.items()}
+    assert not [o.anomalies for o in orders.values() if o.anomalies]
+    assert os.path.exists(journal_url.removeprefix("sqlite:///"))
+
