@@ -58,9 +58,7 @@ class SimBook:
 
     def available(self, buy: bool, limit: int = 0) -> int:
         """Size a buy (taking asks) or sell (taking bids) could fill, up to `limit` ticks if set."""
-        if buy:
-            return sum(q for p, q in self.book.asks.items() if not limit or p <= limit)
-        return sum(q for p, q in self.book.bids.items() if not limit or p >= limit)
+        return self.book.available(BID if buy else ASK, limit or None)
 
     def position(self, ticket: int) -> QueuePosition:
         """The queue estimate of a resting order (volume ahead and behind, in volume steps)."""
@@ -155,21 +153,13 @@ class SimBook:
         not trade with itself; the rest of what was taken counts as withdrawn behind them.
         """
         book = self.book
-        side = ASK if buy else BID
-        watched = {p for s, p in self._placed.values() if s == side} if self._placed else None
-        before = {p: book.size_at(side, p) for p in watched} if watched else None
-        levels = book.asks if buy else book.bids
-        filled = cost = 0
-        while wanted:
-            p = book.best_ask if buy else book.best_bid
-            if p is None or (limit and (p > limit if buy else p < limit)):
-                break
-            q = levels[p]
-            n = q if q <= wanted else wanted
-            book.update(side, p, q - n)
-            filled += n
-            cost += n * p
-            wanted -= n
+        side = ASK if buy else BID  # the side taken from
+        if wanted <= 0:
+            return 0, 0
+        if not self._placed:
+            return book.take(1 - side, wanted, limit or None)
+        before = {p: book.size_at(side, p) for s, p in self._placed.values() if s == side}
+        filled, cost = book.take(1 - side, wanted, limit or None)
         if before:
             self._taken_ahead(side, before)
         return filled, cost
