@@ -23,6 +23,7 @@ from oms.projections.base import (
     gc_paused,
 )
 from oms.projections.fills import Fill, FillsBlotter
+from oms.projections.latency import Latency
 from oms.projections.orders import OrderBook
 from oms.projections.positions import Positions
 from oms.projections.risk import KillSwitches
@@ -31,6 +32,7 @@ __all__ = [
     "Fill",
     "FillsBlotter",
     "KillSwitches",
+    "Latency",
     "OrderBook",
     "Positions",
     "Projection",
