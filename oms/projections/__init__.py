@@ -26,7 +26,7 @@ from oms.projections.fills import Fill, FillsBlotter
 from oms.projections.latency import Latency
 from oms.projections.orders import OrderBook
 from oms.projections.positions import Positions
-from oms.projections.risk import KillSwitches
+from oms.projections.risk import KillSwitches, risk_context
 
 __all__ = [
     "Fill",
@@ -41,6 +41,7 @@ __all__ = [
     "as_of",
     "canonical_json",
     "gc_paused",
+    "risk_context",
     "standard_set",
 ]
 
