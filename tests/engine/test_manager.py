@@ -163,3 +163,29 @@ async def test_lost_answer_is_journaled_unknown_then_resolved_without_resend(rig
     assert len(orders) == 1  # sent once
     deals = [d for d in rig.terminal.history_deals_get(0, 2**40) if d.comment == coid]
     assert [d.ticket for d in deals] == [filled.detail["deal_ticket"]]
+
+
+async def test_a_signal_stamp_travels_with_every_event_of_the_order(rig: Rig) -> None:
+    from oms.engine.clock import stamp
+
+    signal = stamp()
+    updates = rig.manager.subscribe()
+    await rig.manager.place(market(), signal=signal)
+    filled = await next_kind(updates, "order.filled")
+    stages = filled.metadata["stages"]
+    assert stages["signal"] == signal
+    assert signal["mono_ns"] <= stages["submit"]["mono_ns"] <= stages["fill"]["mono_ns"]
+    assert filled.metadata["correlation_id"] == filled.client_order_id
+
+
+def test_runtime_runs_on_uvloop_when_installed() -> None:
+    import asyncio
+
+    from oms.engine.runtime import loop_kind, run
+
+    async def which() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    module = run(which())
+    assert loop_kind() == "uvloop"  # installed in this environment
+    assert module.startswith("uvloop")
