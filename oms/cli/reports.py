@@ -375,7 +375,9 @@ def _projections(
 
 
 def _members(projections: ProjectionSet) -> tuple[OrderBook, Positions, FillsBlotter]:
-    book, positions, fills = projections.projections[:3]
+    """The order book, positions and fills blotter of a standard set (others are ignored)."""
+    by_type = {type(p): p for p in projections.projections}
+    book, positions, fills = by_type[OrderBook], by_type[Positions], by_type[FillsBlotter]
     assert isinstance(book, OrderBook)
     assert isinstance(positions, Positions)
     assert isinstance(fills, FillsBlotter)

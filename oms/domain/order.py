@@ -20,6 +20,7 @@ enums are string enums); `status` is always an `OrderStatus`.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -122,7 +123,7 @@ one, live in that order's own `__dict__`: most orders never do, which keeps them
 
 _ROW_VALUES = ("client_order_id", *_TERMS, *_STATE)
 _STATUS_AT = _ROW_VALUES.index("status")
-_HOT_SET = frozenset(_HOT)
+_row_values = operator.attrgetter(*_ROW_VALUES)
 ROW_FIELDS: tuple[str, ...] = (*_ROW_VALUES, "deal_tickets", "anomalies")
 """Field names of `Order.to_row()`, stored with every snapshot so a change is noticed."""
 
@@ -257,7 +258,7 @@ class Order:
 
     def to_row(self) -> list[Any]:
         """Compact JSON form (values in `ROW_FIELDS` order) for snapshots and state hashes."""
-        row = [getattr(self, name) for name in _ROW_VALUES]
+        row = list(_row_values(self))
         row[_STATUS_AT] = self.status.value
         row.append(list(self.deal_tickets))
         row.append(list(self.anomalies))
@@ -267,8 +268,11 @@ class Order:
     def from_row(cls, row: list[Any]) -> Order:
         """Inverse of `to_row`."""
         order = _new_instance(cls)
-        for name, value in zip(_ROW_VALUES, row, strict=False):
-            if name in _HOT_SET or value != getattr(cls, name):
+        for name, at in _HOT_AT:
+            setattr(order, name, row[at])
+        for name, at, default in _RARE_AT:
+            value = row[at]
+            if value != default:
                 setattr(order, name, value)
         order.status = OrderStatus(row[_STATUS_AT])
         order.deal_tickets = tuple(row[-2])
@@ -568,3 +572,9 @@ ORDER_EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
 """Event types an Order folds; projections route only these to it."""
 FOLDS: dict[str, OrderFold] = _HANDLERS
 """Event type → in-place fold function `(order, type, payload, recorded_at_ns)`; read only."""
+
+
+_HOT_AT = tuple((name, _ROW_VALUES.index(name)) for name in _HOT if name != "deal_tickets")
+_RARE_AT = tuple(
+    (name, at, getattr(Order, name)) for at, name in enumerate(_ROW_VALUES) if name not in _HOT
+)

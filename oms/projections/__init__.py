@@ -6,7 +6,14 @@ from collections.abc import Mapping
 
 from oms.domain.enums import AccountMode
 from oms.domain.positions import SymbolSpec
-from oms.projections.base import Projection, ProjectionError, ProjectionSet, as_of
+from oms.projections.base import (
+    Projection,
+    ProjectionError,
+    ProjectionSet,
+    as_of,
+    canonical_json,
+    gc_paused,
+)
 from oms.projections.fills import Fill, FillsBlotter
 from oms.projections.orders import OrderBook
 from oms.projections.positions import Positions
@@ -22,6 +29,8 @@ __all__ = [
     "ProjectionError",
     "ProjectionSet",
     "as_of",
+    "canonical_json",
+    "gc_paused",
     "standard_set",
 ]
 

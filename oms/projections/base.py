@@ -165,6 +165,11 @@ class Projection:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to resume: state, position, format and config fingerprint."""
+        with gc_paused():  # millions of small lists: no reason to sweep the state meanwhile
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
+        """`snapshot` without the collector pause."""
         return {
             "projection": self.name,
             "format": SNAPSHOT_FORMAT,
@@ -189,14 +194,16 @@ class Projection:
             raise ProjectionError(
                 f"{self.name} snapshot was taken with another configuration: rebuild"
             )
-        self._load(snapshot["state"])
+        with gc_paused():
+            self._load(snapshot["state"])
         self.position = int(snapshot["position"])
         self.errors = list(snapshot["errors"])
 
     def state_hash(self) -> str:
         """sha256 of the canonical JSON of position and state: equal iff the folds agree."""
-        body = {"position": self.position, "errors": self.errors, "state": self._state()}
-        return hashlib.sha256(canonical_json(body)).hexdigest()
+        with gc_paused():
+            body = {"position": self.position, "errors": self.errors, "state": self._state()}
+            return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 def _dispatch(projection: Projection, handler: Handler, record: JournalRecord) -> None:

@@ -29,7 +29,7 @@ from oms.reconcile.events import (
     ReconcileRunStarted,
 )
 from oms.reconcile.lock import RunLock
-from oms.reconcile.snapshot import SnapshotSource
+from oms.reconcile.snapshot import BrokerSnapshot, SnapshotSource
 from oms.reconcile.view import JournalView, OpenDiscrepancy
 
 
@@ -51,6 +51,7 @@ class RunReport:
     persisting: list[Discrepancy] = field(default_factory=list)
     resolved: list[Resolution] = field(default_factory=list)
     healed: int = 0
+    alerts: int = 0
     open_discrepancies: int = 0
     broker_records: int = 0
     journal_position: int = 0
@@ -102,6 +103,10 @@ class Reconciler:
             if self.lock is not None:
                 await asyncio.to_thread(self.lock.release)
 
+    def diff(self, journal_view: JournalView, broker_snapshot: BrokerSnapshot) -> list[Discrepancy]:
+        """The pure comparison for this reconciler's account (no I/O, nothing journaled)."""
+        return diff(journal_view, broker_snapshot, account=self.account, hedging=self.hedging)
+
     def run_blocking(
         self, trigger: str = "once", wait: bool = True, full: bool = False
     ) -> RunReport | None:
@@ -143,41 +148,46 @@ class Reconciler:
         report = RunReport(run_id, broker_records=snapshot.records_read)
         current = {d.identity: d for d in found}
 
+        new = [d for ident, d in current.items() if ident not in view.open_discrepancies]
+        report.persisting = [d for ident, d in current.items() if ident in view.open_discrepancies]
+        # Heals first, each its own append: a discrepancy counts as healed only when all of
+        # its events are in the journal; otherwise it is an alert that names the failure.
+        failures = await asyncio.to_thread(self._append_heals, [h for d in new for h in d.heals])
         detected_events: list[NewEvent] = []
         resolved_events: list[NewEvent] = []
-        heals: list[HealEvent] = []
-        for ident, d in current.items():
-            if ident in view.open_discrepancies:
-                report.persisting.append(d)
-                continue
+        for d in new:
+            ident = d.identity
             n = view.detections.get(ident, 0) + 1
             event_id = f"discrepancy-{d.kind.value}-{d.key}-{n}"
-            action = "healed" if d.heals else "alert"
+            problems = [failures[h.event_id] for h in d.heals if h.event_id in failures]
+            healed = bool(d.heals) and not problems
+            detail = d.detail if not problems else f"{d.detail}; heal failed: {problems[0]}"
             detected_events.append(
                 _new(
                     DiscrepancyDetected(
                         run_id=run_id, kind=d.kind.value, key=d.key, journal=d.journal,
-                        broker=d.broker, action=action, detail=d.detail,
-                        heal_event_ids=[h.event_id for h in d.heals],
+                        broker=d.broker, action="healed" if healed else "alert",
+                        detail=detail, heal_event_ids=[h.event_id for h in d.heals],
                     ),
                     event_id,
                 )
             )  # fmt: skip
             report.detected.append(d)
-            if d.heals:
-                heals.extend(d.heals)
-                report.healed += 1
-                how = "healed: journaled " + ", ".join(h.event_id for h in d.heals)
-                resolved_events.append(
-                    _new(
-                        DiscrepancyResolved(
-                            run_id=run_id, kind=d.kind.value, key=d.key, how=how,
-                            detected_event_id=event_id,
-                        ),
-                        f"resolved-{d.kind.value}-{d.key}-{n}",
-                    )
-                )  # fmt: skip
-                report.resolved.append(Resolution(d.kind.value, d.key, how))
+            if not healed:
+                report.alerts += 1
+                continue
+            report.healed += 1
+            how = "healed: journaled " + ", ".join(h.event_id for h in d.heals)
+            resolved_events.append(
+                _new(
+                    DiscrepancyResolved(
+                        run_id=run_id, kind=d.kind.value, key=d.key, how=how,
+                        detected_event_id=event_id,
+                    ),
+                    f"resolved-{d.kind.value}-{d.key}-{n}",
+                )
+            )  # fmt: skip
+            report.resolved.append(Resolution(d.kind.value, d.key, how))
         for ident, old in sorted(view.open_discrepancies.items()):
             if ident in current or not self._judged(old):
                 continue
@@ -193,14 +203,11 @@ class Reconciler:
                 )
             )  # fmt: skip
             report.resolved.append(Resolution(old.kind, old.key, how))
-
         if detected_events:
             await self._append(RECONCILER_STREAM, detected_events)
-        if heals:
-            await asyncio.to_thread(self._append_heals, heals)
         open_after = (
             len(view.open_discrepancies)
-            + sum(1 for d in report.detected if not d.heals)
+            + report.alerts
             - sum(1 for r in report.resolved if (r.kind, r.key) in view.open_discrepancies)
         )
         report.open_discrepancies = open_after
@@ -249,25 +256,26 @@ class Reconciler:
     async def _append(self, stream: str, events: list[NewEvent]) -> None:
         await asyncio.to_thread(self.journal.append, stream, events)
 
-    def _append_heals(self, heals: list[HealEvent]) -> None:
-        """Every heal event as its own append (an id already recorded is a no-op), batched."""
-        waiters = []
-        requests = []
+    def _append_heals(self, heals: list[HealEvent]) -> dict[str, str]:
+        """Every heal event as its own append (an id already recorded is a no-op), committed
+        together; returns the reason of each that failed, by event id."""
+        if not heals:
+            return {}
+        requests, waiters = [], []
         for heal in heals:
             request = self.journal.prepare(heal.stream_id, [_new(heal.event, heal.event_id)], None)
             waiter = ThreadWaiter()
             request.waiter = waiter
             requests.append(request)
-            waiters.append(waiter)
+            waiters.append((heal.event_id, waiter))
         self.journal.submit_many(requests)
-        errors = []
-        for waiter in waiters:
+        failures: dict[str, str] = {}
+        for event_id, waiter in waiters:
             try:
                 waiter.wait()
             except JournalError as exc:
-                errors.append(str(exc))
-        if errors:
-            raise JournalError(f"{len(errors)} heal events were not journaled: {errors[0]}")
+                failures[event_id] = " ".join(str(exc).split())
+        return failures
 
 
 def _new(event: object, event_id: str) -> NewEvent:

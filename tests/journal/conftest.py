@@ -25,6 +25,14 @@ def journal(journal_url: str) -> Iterator[Journal]:
         yield opened
 
 
+@pytest.fixture
+def sqlite_journal(sqlite_url: str) -> Iterator[Journal]:
+    """For checks that happen before the database is touched: one backend is enough."""
+    migrate(sqlite_url)
+    with Journal.open(sqlite_url) as opened:
+        yield opened
+
+
 def event(n: int, **extra: Any) -> NewEvent:
     """A small test event carrying its number."""
     return NewEvent(type="Tested", payload={"n": n, **extra})

@@ -15,10 +15,10 @@ from tests.journal.conftest import event
     ("stream_id", "message"),
     [("", "must not be empty"), ("x" * 201, "201 characters"), (7, "must be a string")],
 )
-def test_bad_stream_id(journal: Journal, stream_id: Any, message: str) -> None:
+def test_bad_stream_id(sqlite_journal: Journal, stream_id: Any, message: str) -> None:
     with pytest.raises(InvalidEvent, match=message):
-        journal.append(stream_id, [event(1)])
-    assert journal.head().position == 0
+        sqlite_journal.append(stream_id, [event(1)])
+    assert sqlite_journal.head().position == 0
 
 
 def test_stream_id_of_exactly_200_characters_is_fine(journal: Journal) -> None:
@@ -37,15 +37,17 @@ def test_stream_id_of_exactly_200_characters_is_fine(journal: Journal) -> None:
         ({"big": 2**64}, "integer beyond 64 bits"),
     ],
 )
-def test_payload_that_is_not_json_is_refused(journal: Journal, payload: Any, message: str) -> None:
+def test_payload_that_is_not_json_is_refused(
+    sqlite_journal: Journal, payload: Any, message: str
+) -> None:
     with pytest.raises(InvalidEvent, match=message):
-        journal.append("s", [event(0), NewEvent("Bad", payload)])
-    assert journal.head().position == 0
+        sqlite_journal.append("s", [event(0), NewEvent("Bad", payload)])
+    assert sqlite_journal.head().position == 0
 
 
-def test_metadata_is_checked_like_payload(journal: Journal) -> None:
+def test_metadata_is_checked_like_payload(sqlite_journal: Journal) -> None:
     with pytest.raises(InvalidEvent, match="metadata"):
-        journal.append("s", [NewEvent("A", {}, metadata={"x": float("nan")})])
+        sqlite_journal.append("s", [NewEvent("A", {}, metadata={"x": float("nan")})])
 
 
 def test_payload_over_the_limit_is_refused(journal_url: str) -> None:
@@ -56,9 +58,9 @@ def test_payload_over_the_limit_is_refused(journal_url: str) -> None:
         assert journal.head().position == 1
 
 
-def test_default_payload_limit_is_one_mebibyte(journal: Journal) -> None:
+def test_default_payload_limit_is_one_mebibyte(sqlite_journal: Journal) -> None:
     with pytest.raises(InvalidEvent, match="limit is 1048576 bytes"):
-        journal.append("s", [NewEvent("A", {"x": "y" * (1024 * 1024)})])
+        sqlite_journal.append("s", [NewEvent("A", {"x": "y" * (1024 * 1024)})])
 
 
 @pytest.mark.parametrize(
@@ -72,15 +74,15 @@ def test_default_payload_limit_is_one_mebibyte(journal: Journal) -> None:
         ([{"type": "A"}], "not a NewEvent"),
     ],
 )
-def test_malformed_events_are_refused(journal: Journal, events: Any, message: str) -> None:
+def test_malformed_events_are_refused(sqlite_journal: Journal, events: Any, message: str) -> None:
     with pytest.raises(InvalidEvent, match=message):
-        journal.append("s", events)
-    assert journal.head().position == 0
+        sqlite_journal.append("s", events)
+    assert sqlite_journal.head().position == 0
 
 
-def test_negative_expected_version_is_refused(journal: Journal) -> None:
+def test_negative_expected_version_is_refused(sqlite_journal: Journal) -> None:
     with pytest.raises(InvalidEvent, match="expected_version"):
-        journal.append("s", [event(1)], expected_version=-1)
+        sqlite_journal.append("s", [event(1)], expected_version=-1)
 
 
 def test_unmigrated_sqlite_says_run_oms_init(tmp_path: Path) -> None:

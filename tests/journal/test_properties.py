@@ -42,7 +42,7 @@ def shared_journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journal
         yield journal
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(payloads=st.lists(_payloads, min_size=1, max_size=4), stream=_streams)
 def test_payloads_round_trip_and_verify(
     shared_journal: Journal, payloads: list[dict[str, Any]], stream: str
@@ -63,8 +63,8 @@ _COLUMNS_AND_CHANGES = {
     "payload": "replace(payload, '\"n\"', '\"m\"')",
     "metadata": "'{\"added\":1}'",
     "recorded_at_ns": "recorded_at_ns + 1",
-    "prev_hash": "'f' || substr(prev_hash, 2)",
-    "hash": "'f' || substr(hash, 2)",
+    "prev_hash": "iif(substr(prev_hash, 1, 1) = 'f', 'e', 'f') || substr(prev_hash, 2)",
+    "hash": "iif(substr(hash, 1, 1) = 'f', 'e', 'f') || substr(hash, 2)",
 }
 
 
@@ -83,7 +83,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(position=st.integers(1, 6), column=st.sampled_from(sorted(_COLUMNS_AND_CHANGES)))
 def test_any_changed_field_is_found_at_its_position(
     template_db: Path, tmp_path_factory: pytest.TempPathFactory, position: int, column: str

@@ -315,3 +315,35 @@ async def test_two_accounts_with_colliding_tickets_share_one_journal(sqlite_url:
             assert report is not None and report.clean, [d.detail for d in report.detected]
     finally:
         journal.close()
+
+
+async def test_a_heal_the_journal_refuses_becomes_an_alert(world: World) -> None:
+    _coid, result = world.session.place("EURUSD", "buy", 0.1, kind="limit")
+    world.session.flush()
+    deal = world.terminal.faults.fill_order(result.order)
+    # The heal's event id is taken already, on another stream: the journal refuses it.
+    world.journal.append("elsewhere", [new_event(OrderCanceled(client_order_id="x"),
+                                                 fill_event_id(deal))])  # fmt: skip
+    report = await world.reconciler.run()
+    assert report is not None and report.healed == 0 and report.alerts == 1
+    (event,) = world.detected()
+    assert event["action"] == "alert" and "heal failed" in event["detail"]
+    assert world.resolved() == []
+    assert report.open_discrepancies == 1
+    again = await world.reconciler.run()
+    assert again is not None and again.detected == [] and len(again.persisting) == 1
+
+
+async def test_diff_is_pure(world: World) -> None:
+    _coid, result = world.session.place("EURUSD", "buy", 0.1, kind="limit")
+    world.session.flush()
+    world.terminal.faults.cancel_order(result.order)
+    world.reconciler.catch_up()
+    view = world.reconciler.view
+    snap = await world.reconciler.source.snapshot(0, 0, view.open_tickets(ACCOUNT))
+    head = world.journal.head()
+    first = world.reconciler.diff(view, snap)
+    second = world.reconciler.diff(view, snap)
+    assert first == second and [d.kind for d in first] == [Kind.STATE_DIFFERS]
+    assert world.journal.head() == head  # nothing written
+    assert first[0].heals and first[0].heals[0].event.TYPE == "order.canceled"
