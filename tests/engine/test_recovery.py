@@ -110,7 +110,7 @@ async def test_recovery_that_cannot_reach_the_broker_keeps_orders_blocked(
             (intent.TYPE, intent.to_payload(), f"{intent.client_order_id}:submitted")])
         terminal.faults.disconnect("ipc")
         manager = OrderManager(journal, OrderRouter.single(broker))
-        with pytest.raises(RecoveryError, match="A1.mm.0 is still unknown"):
+        with pytest.raises(RecoveryError, match=r"A1\.mm\.0 is still unknown"):
             await Recovery(manager, StatusListener(manager), attempts=2, retry_delay_s=0).run()
         with pytest.raises(NotReadyError):
             await manager.place(market())
