@@ -116,6 +116,8 @@ async def main(url: str, server_port: int, scenario: str) -> None:
                           snapshot_every=5)
     await projector.start()
     asyncio.get_running_loop().create_task(projector.run(interval_s=0.01))
+    if scenario == "during_recovery":
+        broker.armed = "lookup"  # die while recovery looks an unanswered order up
     report = await Recovery(manager, listener).run()
     say("READY", json.dumps({"replayed": report.replayed, "resolved": report.resolved,
                              "confirmed": report.confirmed, "polled": report.polled_events}))
