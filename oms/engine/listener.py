@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from oms.broker import port
 from oms.domain.errors import IdentifierError
-from oms.domain.events import OrderAccepted
 from oms.domain.ids import is_our_magic, parse_client_order_id
 from oms.domain.order import Order
 from oms.engine import translate
@@ -114,10 +113,9 @@ class StatusListener:
             if broker.state == translate.STATE_REJECTED and order.broker_order_id is None:
                 acked.add(coid)
             ack(order, broker.ticket)
-            ends = translate.broker_order_events(order, broker, counter_for(order))
-            ends = [e for e in ends if e[0] != OrderAccepted.TYPE]
-            if ends:
-                plans.setdefault(coid, []).extend(ends)
+            end = translate.broker_order_end(order, broker, counter_for(order))
+            if end is not None:
+                plans.setdefault(coid, []).append(end)
         return plans, misses
 
     async def run(self, interval_s: float = 0.05) -> None:

@@ -193,19 +193,16 @@ def resolution(order: Order, outcome: port.SendOutcome, version: int) -> list[Pl
     return planned
 
 
-def broker_order_events(order: Order, broker: port.BrokerOrder, counter: FillCounter
-                        ) -> list[Planned]:
-    """What a polled broker order says beyond its deals: the ack, and how it ended."""
-    planned: list[Planned] = []
-    if order.broker_order_id is None and order.is_open:
-        planned.append(accepted(order, broker.ticket, None))
+def broker_order_end(order: Order, broker: port.BrokerOrder, counter: FillCounter
+                     ) -> Planned | None:
+    """How a polled broker order ended, if it did and our order does not know it yet."""
     if broker.live or not order.is_open or counter.complete:
-        return planned
+        return None
     state = broker.state
     if state == STATE_CANCELED:
-        planned.append(canceled(order, "broker"))
-    elif state == STATE_EXPIRED:
-        planned.append(expired(order))
-    elif state == STATE_REJECTED:
-        planned.append(rejected(order, None, "rejected by the broker", broker.ticket))
-    return planned
+        return canceled(order, "broker")
+    if state == STATE_EXPIRED:
+        return expired(order)
+    if state == STATE_REJECTED:
+        return rejected(order, None, "rejected by the broker", broker.ticket)
+    return None

@@ -1,7 +1,8 @@
 """The engine as a child process for the crash tests: recovers, trades, and stops at a kill point.
 
 Run as `python -m tests.engine.crash_child URL PORT SCENARIO`. It talks to the simulated
-terminal the test process serves over RPyC (through the mt5linux client), writes
+terminal the test process serves over RPyC (through the mt5linux client), follows the
+journal with checkpointed projections (a snapshot every 5 events), writes
 `READY <json>` once recovery is done, then plays the scenario. At the scenario's kill point
 it writes `KILLPOINT <name> <details>` and waits forever for the SIGKILL; `UPDATE <n> ...`
 lines let the test kill in the middle of a burst.
@@ -19,10 +20,14 @@ from oms.broker import port
 from oms.broker.mt5.adapter import Mt5Broker
 from oms.broker.mt5.calls import LoginArgs
 from oms.broker.worker import Mt5LinuxClient, ThreadWorker
+from oms.domain.enums import AccountMode
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
+from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery
 from oms.engine.router import OrderRouter
+from oms.projections import standard_set
+from oms.projections.store import CheckpointStore
 
 
 def say(*parts: object) -> None:
@@ -106,6 +111,13 @@ async def main(url: str, server_port: int, scenario: str) -> None:
     broker = KillPointPort(inner)
     manager = OrderManager(journal, OrderRouter.single(broker))
     listener = StatusListener(manager)
+    store = CheckpointStore.open(url)
+    projector = Projector(journal, store, standard_set(default_mode=AccountMode.HEDGING),
+                          snapshot_every=5)
+    await projector.start()
+    asyncio.get_running_loop().create_task(projector.run(interval_s=0.01))
+    if scenario == "during_recovery":
+        broker.armed = "lookup"  # die while recovery looks an unanswered order up
     report = await Recovery(manager, listener).run()
     say("READY", json.dumps({"replayed": report.replayed, "resolved": report.resolved,
                              "confirmed": report.confirmed, "polled": report.polled_events}))
