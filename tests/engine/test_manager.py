@@ -236,3 +236,14 @@ async def test_a_journal_failure_after_the_send_reaches_the_strategy(journal_url
     assert error.failure and error.client_order_id == coid
     assert "sending the order failed" in error.detail["message"]
     await manager.drain()
+
+
+async def test_requote_retries_are_kept_in_the_answers_metadata(rig: Rig) -> None:
+    updates = rig.manager.subscribe()
+    rig.terminal.faults.reject_next(10004)  # requote: the adapter resends at the fresh price
+    await rig.manager.place(market())
+    accepted = await next_kind(updates, "order.accepted")
+    attempts = accepted.metadata["broker_attempts"]
+    assert [a["retcode"] for a in attempts] == [10004, 10009]
+    filled = await next_kind(updates, "order.filled")
+    assert len(filled.metadata["broker_attempts"]) == 2
