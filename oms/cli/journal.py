@@ -91,8 +91,11 @@ def demo() -> None:
         table.add_column("hash", no_wrap=True)
         for recorded in journal.read_all():
             table.add_row(
-                str(recorded.position), recorded.stream_id, str(recorded.version),
-                recorded.type, json.dumps(recorded.payload, separators=(",", ":")),
+                str(recorded.position),
+                recorded.stream_id,
+                str(recorded.version),
+                recorded.type,
+                json.dumps(recorded.payload, separators=(",", ":")),
                 recorded.hash[:10] + "…",
             )
         console.print(table)

@@ -551,15 +551,13 @@ class _Diff:
             fill = fills.get(ticket)
             if fill is not None:
                 coid = fill.client_order_id
-                if coid not in orders:
+                order = orders.get(coid)
+                if order is None:
                     continue
-                symbol, side, volume, price, pid = (
-                    fill.symbol,
-                    fill.side,
-                    fill.volume,
-                    fill.price,
-                    fill.position_id,
-                )
+                symbol, side, volume, price = fill.symbol, fill.side, fill.volume, fill.price
+                pid = fill.position_id
+                if pid is None:  # as MT5 assigns it: the position closed, else the order
+                    pid = order.position_id or order.broker_order_id
             else:
                 deal, coid = healed[ticket]
                 symbol, volume, price = deal.symbol, deal.volume, deal.price

@@ -136,7 +136,19 @@ def test_audit_export_rejects_an_unknown_format(session_db: Session) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["events"], ["discrepancies"], ["latency"], ["reconcile"], ["audit", "export"]],
+    [
+        ["events"],
+        ["discrepancies"],
+        ["latency"],
+        ["reconcile"],
+        ["audit", "export"],
+        ["demo-session"],
+        ["run"],
+        ["recover"],
+        ["order", "place"],
+        ["order", "modify"],
+        ["order", "cancel"],
+    ],
 )
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])

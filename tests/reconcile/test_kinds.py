@@ -347,3 +347,20 @@ async def test_diff_is_pure(world: World) -> None:
     assert first == second and [d.kind for d in first] == [Kind.STATE_DIFFERS]
     assert world.journal.head() == head  # nothing written
     assert first[0].heals and first[0].heals[0].event.TYPE == "order.canceled"
+
+
+async def test_hedging_fills_without_position_id_are_keyed_as_mt5_does(world: World) -> None:
+    coid, result = world.session.place("GBPUSD", "buy", 0.2, journal_fills=False)
+    opened = world.session.fill_events(coid, result.order, 0.2)
+    close_coid, close = world.session.place(
+        "GBPUSD", "sell", 0.05, position=result.order, journal_fills=False
+    )
+    closed = world.session.fill_events(close_coid, close.order, 0.05)
+    for events in (opened, closed):  # as the engine journals fills from a send's answer
+        for e in events:
+            e.payload["position_id"] = None
+    world.session.pending[-2][1].extend(opened)
+    world.session.pending[-1][1].extend(closed)
+    world.session.flush()
+    report = await world.reconciler.run()
+    assert report is not None and report.detected == [], [d.detail for d in report.detected]
