@@ -278,15 +278,22 @@ class OrderManager:
         order = self.states.orders[coid]
         stages = self._stages.setdefault(coid, {})
         try:
+            broker = self.router.ports[port_name]
+            close_by = order.position_by_id is not None
             try:
-                request = mapping.place_request(order)
+                request = (
+                    mapping.close_by_request(order) if close_by else mapping.place_request(order)
+                )
             except BrokerRequestError as exc:
                 reason = f"refused before sending: {exc}"
                 await self.append(coid, [translate.rejected(order, None, reason, None)])
                 return
             stages[BROKER_SEND] = stamp()
             try:
-                outcome = await self.router.ports[port_name].place(request)
+                if isinstance(request, port.CloseBy):
+                    outcome = await broker.close_by(request)
+                else:
+                    outcome = await broker.place(request)
             except Exception as exc:
                 outcome = port.SendOutcome(
                     OutcomeStatus.UNKNOWN, coid, reason=f"{type(exc).__name__}: {exc}"
