@@ -139,15 +139,19 @@ class OrderManager:
                     kill.discard(scope)
         self.states.absorb(records)
 
-    def _metadata(self, coid: str, stages: Mapping[str, Stamp], fill: bool = False
-                  ) -> dict[str, Any]:
+    def _metadata(self, coid: str, stages: Mapping[str, Stamp], fill: bool,
+                  extra: Mapping[str, Any] | None) -> dict[str, Any]:
         """Correlation and the stages the order passed so far (a fill adds its own stamp)."""
         passed = dict(stages)
         if fill:
             passed[FILL] = stamp()
-        return {"correlation_id": coid, "stages": passed}
+        metadata = {"correlation_id": coid, "stages": passed}
+        if extra:
+            metadata.update(extra)
+        return metadata
 
-    async def append(self, coid: str, planned: list[Planned]) -> list[RecordedEvent]:
+    async def append(self, coid: str, planned: list[Planned],
+                     extra: Mapping[str, Any] | None = None) -> list[RecordedEvent]:
         """Journal events on an order's stream in one append; idempotent by event id.
 
         When some of them are recorded already (a deal the listener journaled first) the
@@ -159,7 +163,7 @@ class OrderManager:
         stages = self._stages.get(coid, {})
         events = [
             NewEvent(event_type, payload, event_id,
-                     self._metadata(coid, stages, event_type in FILL_TYPES))
+                     self._metadata(coid, stages, event_type in FILL_TYPES, extra))
             for event_type, payload, event_id in planned
         ]
         try:
@@ -207,7 +211,13 @@ class OrderManager:
     async def place(
         self, command: PlaceOrder | Mapping[str, Any], *, signal: Stamp | None = None
     ) -> str:
-        """Validate, check risk, journal the intent (durably), start the send; the order id."""
+        """Validate, check risk, journal the intent (durably), start the send; the order id.
+
+        A denied order's id is returned as well: its only event is `order.denied`, which the
+        strategy receives like every other update. Bad commands raise `CommandError`, a
+        missing route `NoRouteError`, a journal that cannot commit its error; in all three
+        cases nothing was sent.
+        """
         submit = stamp()
         if not self.ready:
             raise NotReadyError("the engine does not take orders until recovery has finished")
@@ -225,7 +235,13 @@ class OrderManager:
             await self.append(coid, [(OrderDenied.TYPE, event.to_payload(), f"{coid}:denied")])
             return coid
         self._rate.record(now_ns)
-        await self.append(coid, [(OrderSubmitted.TYPE, intent.to_payload(), f"{coid}:submitted")])
+        try:
+            await self.append(
+                coid, [(OrderSubmitted.TYPE, intent.to_payload(), f"{coid}:submitted")]
+            )
+        except BaseException:
+            self._stages.pop(coid, None)  # nothing journaled, nothing sent
+            raise
         stages[JOURNAL] = stamp()
         self._ports[coid] = port_name
         self._spawn(self._send_place(coid, port_name))
@@ -262,15 +278,22 @@ class OrderManager:
         order = self.states.orders[coid]
         stages = self._stages.setdefault(coid, {})
         try:
+            broker = self.router.ports[port_name]
+            close_by = order.position_by_id is not None
             try:
-                request = mapping.place_request(order)
+                request = (
+                    mapping.close_by_request(order) if close_by else mapping.place_request(order)
+                )
             except BrokerRequestError as exc:
                 reason = f"refused before sending: {exc}"
                 await self.append(coid, [translate.rejected(order, None, reason, None)])
                 return
             stages[BROKER_SEND] = stamp()
             try:
-                outcome = await self.router.ports[port_name].place(request)
+                if isinstance(request, port.CloseBy):
+                    outcome = await broker.close_by(request)
+                else:
+                    outcome = await broker.place(request)
             except Exception as exc:
                 outcome = port.SendOutcome(
                     OutcomeStatus.UNKNOWN, coid, reason=f"{type(exc).__name__}: {exc}"
@@ -279,7 +302,7 @@ class OrderManager:
             planned = translate.place_outcome(
                 order, outcome, self.states.versions.get(order_stream_id(coid), 0), ack["wall_ns"]
             )
-            await self.append(coid, planned)
+            await self.append(coid, planned, _attempts(outcome))
             if outcome.status is OutcomeStatus.UNKNOWN:
                 self._spawn(self._resolve_in_session(coid))
         except Exception as exc:
@@ -481,3 +504,15 @@ def _claimed_by_another(coid: str, outcome: port.SendOutcome) -> bool:
     except IdentifierError:
         return False
     return True
+
+
+def _attempts(outcome: port.SendOutcome) -> dict[str, Any] | None:
+    """Requote retries, kept in the answer's metadata so every send stays auditable."""
+    if len(outcome.attempts) < 2:
+        return None
+    return {"broker_attempts": [
+        {"number": a.number, "retcode": a.retcode, "error_code": a.error_code,
+         "reason": a.reason, "price": None if a.price is None else float(a.price),
+         "sent_ns": a.sent_ns, "answered_ns": a.answered_ns}
+        for a in outcome.attempts
+    ]}

@@ -69,6 +69,19 @@ def place_request(order: Order) -> port.PlaceOrder:
     )
 
 
+def close_by_request(order: Order) -> port.CloseBy:
+    """The broker request for a close-by order (position against the opposite position_by)."""
+    if order.position_id is None or order.position_by_id is None:
+        raise ValueError(f"order {order.client_order_id} is not a close-by")
+    return port.CloseBy(
+        client_id=order.client_order_id,
+        magic=order.magic,
+        symbol=order.symbol,
+        position=order.position_id,
+        position_by=order.position_by_id,
+    )
+
+
 def order_query(order: Order, owned_tickets: Iterable[int] = ()) -> port.OrderQuery:
     """What the broker needs to find an order whose answer was lost.
 

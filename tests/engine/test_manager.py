@@ -236,3 +236,38 @@ async def test_a_journal_failure_after_the_send_reaches_the_strategy(journal_url
     assert error.failure and error.client_order_id == coid
     assert "sending the order failed" in error.detail["message"]
     await manager.drain()
+
+
+async def test_requote_retries_are_kept_in_the_answers_metadata(rig: Rig) -> None:
+    updates = rig.manager.subscribe()
+    rig.terminal.faults.reject_next(10004)  # requote: the adapter resends at the fresh price
+    await rig.manager.place(market())
+    accepted = await next_kind(updates, "order.accepted")
+    attempts = accepted.metadata["broker_attempts"]
+    assert [a["retcode"] for a in attempts] == [10004, 10009]
+    filled = await next_kind(updates, "order.filled")
+    assert len(filled.metadata["broker_attempts"]) == 2
+
+
+async def test_a_close_by_order_goes_out_as_a_close_by(rig: Rig) -> None:
+    updates = rig.manager.subscribe()
+    long_id = await rig.manager.place(market(side="buy"))
+    await next_kind(updates, "order.filled")
+    short_id = await rig.manager.place(market(side="sell"))
+    await next_kind(updates, "order.filled")
+    by_comment = {p.comment: p.ticket for p in rig.terminal.positions_get()}
+    long_pos, short_pos = by_comment[long_id], by_comment[short_id]
+    coid = await rig.manager.place(market(side="sell", position_id=long_pos,
+                                          position_by_id=short_pos))
+    filled = await next_kind(updates, "order.filled")
+    assert filled.client_order_id == coid
+    assert rig.terminal.positions_get() == ()
+    await rig.listener.poll_once()  # the second deal of the close-by, on the other position
+    await rig.manager.drain()
+    ticket = rig.manager.states.orders[coid].broker_order_id
+    deals = {d.ticket for d in rig.terminal.history_deals_get(0, 2**40) if d.order == ticket}
+    assert len(deals) == 2
+    journaled = {e.payload["deal_ticket"] for e in await rig.journal.read_stream(f"order-{coid}")
+                 if e.type in ("order.filled", "order.partially_filled")}
+    assert journaled == deals
+    assert rig.manager.states.orders[coid].status is OrderStatus.FILLED
