@@ -215,9 +215,12 @@ class _Diff:
             else:
                 self._compare_fill(mine, deal)
         window_ns = self.snap.deals_from_msc * 1_000_000
+        settled = self.view.settled_position
         for ticket, fill in fills.items():
             if ticket in self.deals or fill.fill_ns < window_ns:
                 continue
+            if fill.journal_position > settled:
+                continue  # journaled after the broker was read: its deal may be newer
             if fill.client_order_id not in self.orders:
                 continue
             self.out.append(
@@ -547,6 +550,8 @@ class _Diff:
         hedging = self.hedging
         account = self.account
         spec = DEFAULT_SPEC
+        settled = self.view.settled_position
+        deals = self.deals
         for ticket in tickets:
             fill = fills.get(ticket)
             if fill is not None:
@@ -554,6 +559,8 @@ class _Diff:
                 order = orders.get(coid)
                 if order is None:
                     continue
+                if fill.journal_position > settled and ticket not in deals:
+                    continue  # a deal newer than the broker's positions in this snapshot
                 symbol, side, volume, price = fill.symbol, fill.side, fill.volume, fill.price
                 pid = fill.position_id
                 if pid is None:  # as MT5 assigns it: the position closed, else the order

@@ -364,3 +364,19 @@ async def test_hedging_fills_without_position_id_are_keyed_as_mt5_does(world: Wo
     world.session.flush()
     report = await world.reconciler.run()
     assert report is not None and report.detected == [], [d.detail for d in report.detected]
+
+
+async def test_fills_journaled_after_the_broker_was_read_wait_for_the_next_run(
+    world: World,
+) -> None:
+    reconciler = world.reconciler
+    reconciler.catch_up()
+    snap = await reconciler.source.snapshot(0, 0, reconciler.view.open_tickets(ACCOUNT))
+    settled = reconciler.view.position
+    world.session.place("USDJPY", "sell", 0.3)  # trades and is journaled after the read
+    world.session.flush()
+    reconciler.catch_up()
+    reconciler.view.settled_position = settled
+    assert reconciler.diff(reconciler.view, snap) == []
+    report = await reconciler.run()  # the next run sees both sides
+    assert report is not None and report.clean
