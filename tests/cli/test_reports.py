@@ -143,7 +143,7 @@ def test_audit_export_rejects_an_unknown_format(session_db: Session) -> None:
         ["latency"],
         ["reconcile"],
         ["audit", "export"],
-        ["demo-session"],
+        ["demo"],
         ["run"],
         ["recover"],
         ["order", "place"],
