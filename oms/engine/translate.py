@@ -2,7 +2,7 @@
 
 Event ids are derived from what they record, so writing the same fact twice (a replayed
 poll, the send task and the listener both seeing one deal) is an idempotent append:
-`deal-<ticket>` for a fill, `<coid>:accepted` for the acknowledgement, `<coid>:canceled`,
+`deal-<account>-<ticket>` for a fill, `<coid>:accepted` for the acknowledgement, `<coid>:canceled`,
 `<coid>:expired`, `<coid>:rejected`; one-off facts carry the stream version they follow.
 """
 
