@@ -63,7 +63,7 @@ _ORDER_TYPES = {
     4: OrderType.STOP, 5: OrderType.STOP, 6: OrderType.STOP_LIMIT, 7: OrderType.STOP_LIMIT,
     8: OrderType.MARKET,
 }  # fmt: skip
-_FILLINGS = {0: Filling.FOK, 1: Filling.IOC, 2: Filling.RETURN, 3: Filling.RETURN}
+_FILLINGS = {0: Filling.FOK, 1: Filling.IOC, 2: Filling.RETURN, 3: Filling.BOC}
 _TIME_IN_FORCE = {
     0: TimeInForce.GTC,
     1: TimeInForce.DAY,

@@ -7,7 +7,6 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from oms.broker.mt5 import calls
@@ -262,12 +261,12 @@ class Mt5Broker:
             await self._ready()
         except BrokerUnavailableError as exc:
             return _not_sent(client_id, str(exc), sent_ns)
-        return await self._send(client_id, Decimal(0), sent_ns, calls.send_request, request)
+        return await self._send(client_id, 0.0, sent_ns, calls.send_request, request)
 
     async def _send(
         self,
         client_id: str,
-        volume: Decimal,
+        volume: float,
         sent_ns: int,
         fn: Callable[..., tuple[RawReply, ...]],
         *args: Any,
