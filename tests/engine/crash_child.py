@@ -73,6 +73,12 @@ class KillPointPort:
             await hold("after_cancel", cancel.client_id, outcome.status.value)
         return outcome
 
+    async def modify_position(self, change: port.ModifyPosition) -> port.SendOutcome:
+        return await self.inner.modify_position(change)
+
+    async def close_by(self, close: port.CloseBy) -> port.SendOutcome:
+        return await self.inner.close_by(close)
+
     async def lookup(self, query: port.OrderQuery) -> port.SendOutcome:
         if self.armed == "lookup":
             await hold("lookup", query.client_id)
@@ -86,6 +92,13 @@ class KillPointPort:
 
     async def poll(self) -> port.BrokerChanges:
         return await self.inner.poll()
+
+    @property
+    def cursor(self) -> port.HistoryCursor:
+        return self.inner.cursor
+
+    def resume_from(self, cursor: port.HistoryCursor, open_tickets: frozenset[int]) -> None:
+        self.inner.resume_from(cursor, open_tickets)
 
 
 def order(kind: str, side: str = "buy", volume: float = 0.1, price: float | None = None
