@@ -43,6 +43,7 @@ class RecoveryReport:
     resolved: list[str] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
     polled_events: int = 0
+    polled_records: int = 0
 
 
 class Recovery:
@@ -90,6 +91,7 @@ class Recovery:
         while True:
             polled = await self.listener.poll_once()
             report.polled_events += polled.events_planned
+            report.polled_records += polled.records_read
             if polled.events_planned == 0:
                 break
         manager.log.info(

@@ -2,7 +2,9 @@
 
 Run as `python -m tests.engine.crash_child URL PORT SCENARIO`. It talks to the simulated
 terminal the test process serves over RPyC (through the mt5linux client), follows the
-journal with checkpointed projections (a snapshot every 5 events), writes
+journal with checkpointed projections (a snapshot every 5 events), keeps the listener's
+watermark and the engine's snapshot in the same store (so each restart folds only a tail
+and polls from where the last process left off), writes
 `READY <json>` once recovery is done, then plays the scenario. At the scenario's kill point
 it writes `KILLPOINT <name> <details>` and waits forever for the SIGKILL; `UPDATE <n> ...`
 lines let the test kill in the middle of a burst.
@@ -123,16 +125,17 @@ async def main(url: str, server_port: int, scenario: str) -> None:
                       LoginArgs(), rebuild_on_reconnect=True)
     broker = KillPointPort(inner)
     manager = OrderManager(journal, OrderRouter.single(broker))
-    listener = StatusListener(manager)
     store = CheckpointStore.open(url)
+    listener = StatusListener(manager, store=store)
     projector = Projector(journal, store, standard_set(default_mode=AccountMode.HEDGING),
                           snapshot_every=5)
     await projector.start()
     asyncio.get_running_loop().create_task(projector.run(interval_s=0.01))
     if scenario == "during_recovery":
         broker.armed = "lookup"  # die while recovery looks an unanswered order up
-    report = await Recovery(manager, listener).run()
-    say("READY", json.dumps({"replayed": report.replayed, "resolved": report.resolved,
+    report = await Recovery(manager, listener, store=store, snapshot_every=5).run()
+    say("READY", json.dumps({"replayed": report.replayed, "restored_from": report.restored_from,
+                             "resolved": report.resolved,
                              "confirmed": report.confirmed, "polled": report.polled_events}))
     sub = manager.subscribe()
     name = scenario.partition(":")[0]
