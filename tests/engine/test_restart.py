@@ -17,7 +17,7 @@ from oms.engine.manager import OrderManager
 from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery, RecoveryReport
 from oms.engine.router import OrderRouter
-from oms.engine.snapshot import ENGINE_STATE, engine_state_hash, save_engine_state
+from oms.engine.snapshot import ENGINE_STATE, engine_state_hash, refresh_engine_snapshot
 from oms.projections import standard_set
 from oms.projections.store import UNHASHED, WATERMARKS, CheckpointStore
 from tests.engine.conftest import Rig, sim_broker, sim_terminal
@@ -67,7 +67,7 @@ async def test_a_restart_folds_the_snapshot_and_the_tail_into_the_state_of_a_ful
         await projector.start()
         await random_session(rig, random.Random(11), steps=150)
         await rig.manager.engage_kill_switch("test", "ops", account="A9")
-        snapped = await save_engine_state(rig.manager, store)
+        snapped = await refresh_engine_snapshot(journal, store)
         await projector.catch_up()
         await projector.save(force_snapshot=True)
         assert snapped is not None and snapped == projector.position
@@ -95,6 +95,29 @@ async def test_a_restart_folds_the_snapshot_and_the_tail_into_the_state_of_a_ful
         assert restarted.manager.states.next_sequence("A1", "rnd") == (
             rebuilt.manager.states.next_sequence("A1", "rnd"))
         denied = await restarted.manager.place({**market(), "account": "A9"})
+        assert restarted.manager.states.orders[denied].status is OrderStatus.DENIED
+    store.close()
+
+
+async def test_a_snapshot_includes_what_another_writer_journaled(journal_url: str) -> None:
+    store = CheckpointStore.open(journal_url)
+    terminal = sim_terminal()
+    async with await AsyncJournal.open(journal_url) as journal:
+        live, _ = await start(journal, terminal, store)
+        await live.manager.place(market())
+        await live.manager.drain()
+        other = OrderManager(journal, OrderRouter.single(live.broker))  # another process
+        await other.engage_kill_switch("halt", "ops", account="A1")
+        await live.manager.place(limit(1.0))  # the live manager never saw the kill switch
+        await live.manager.drain()
+        head = (await journal.head()).position
+        assert await refresh_engine_snapshot(journal, store) == head
+        restarted, report = await start(journal, terminal, store)
+        rebuilt, _ = await start(journal, terminal, None)
+        assert (report.restored_from, report.replayed) == (head, 0)
+        assert engine_state_hash(restarted.manager) == engine_state_hash(rebuilt.manager)
+        assert engine_state_hash(restarted.manager) != engine_state_hash(live.manager)
+        denied = await restarted.manager.place(market())
         assert restarted.manager.states.orders[denied].status is OrderStatus.DENIED
     store.close()
 
