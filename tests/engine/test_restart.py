@@ -275,3 +275,32 @@ async def test_the_watermark_never_moves_past_events_that_were_not_journaled(
         assert again.manager.states.orders[coid].status is OrderStatus.FILLED
         assert store.watermark(name) != before
     store.close()
+
+
+async def test_a_running_engine_refreshes_its_snapshot_once_the_tail_is_long_enough(
+    journal_url: str,
+) -> None:
+    from oms.engine.app import Engine
+
+    store = CheckpointStore.open(journal_url)
+    terminal = sim_terminal()
+    broker = sim_broker(terminal)
+    async with await AsyncJournal.open(journal_url) as journal:
+        engine = Engine(journal, OrderRouter.single(broker), store=store, snapshot_every=6,
+                        engine_snapshot_interval_s=3600)
+        async with engine:
+            await engine.manager.place(market())
+            await engine.manager.drain()
+            assert await engine.snapshot_engine_state() is None  # 3 events: not due
+            await engine.manager.place(market())
+            await engine.manager.drain()
+            head = (await journal.head()).position
+            assert await engine.snapshot_engine_state() == head == 6
+            assert store.snapshot_positions(ENGINE_STATE) == [6]
+            await engine.manager.place(market())
+            await engine.manager.drain()
+        assert store.snapshot_positions(ENGINE_STATE) == [6, 9]  # and one on leaving
+        again, report = await start(journal, terminal, store)
+        assert (report.restored_from, report.replayed) == (9, 0)
+        assert engine_state_hash(again.manager) == engine_state_hash(engine.manager)
+    store.close()
