@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from journal.codec import decode_function
@@ -20,6 +22,25 @@ _decode = decode_function()
     _set_position, _set_stream_id, _set_version, _set_event_id, _set_type, _set_schema_version,
     _set_payload, _set_metadata, _set_recorded_at_ns, _set_prev_hash, _set_hash,
 ) = (getattr(RecordedEvent, name).__set__ for name in RecordedEvent.__slots__)  # fmt: skip
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a bounded burst of allocations.
+
+    Fetching and decoding a batch allocates tens of thousands of tuples, dicts and records
+    that make no reference cycles; the generation-0 sweeps they trigger re-walk everything
+    still alive and cost as much as the decoding itself. The collector is re-enabled
+    afterwards only if it was on, so callers that paused it themselves keep it paused.
+    """
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def to_event(row: Any) -> RecordedEvent:
