@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from journal import AsyncJournal, EventIdConflict, NewEvent, RecordedEvent
 from oms.broker import port
@@ -219,8 +219,7 @@ class OrderManager:
         cases nothing was sent.
         """
         submit = stamp()
-        if not self.ready:
-            raise NotReadyError("the engine does not take orders until recovery has finished")
+        self._require_ready()
         cmd = command if isinstance(command, PlaceOrder) else PlaceOrder.parse(command)
         port_name = self.router.port_name(cmd.account, cmd.symbol, cmd.strategy)
         intent = submitted_event(cmd, self.states.next_sequence(cmd.account, cmd.strategy))
@@ -343,23 +342,26 @@ class OrderManager:
 
     # -- modify and cancel -----------------------------------------------------------------
 
-    def _working(self, coid: str) -> Order:
+    def _require_ready(self) -> None:
+        if not self.ready:
+            raise NotReadyError("the engine does not take orders until recovery has finished")
+
+    def _change_target(self, what: str, coid: str) -> tuple[Order, str]:
+        """The order a modify or cancel acts on, and the id its request gets in the stream."""
         order = self.states.get(coid)
         if order is None:
             raise UnknownOrderError(f"no order {coid!r} in the journal")
-        return order
+        if order.broker_order_id is None:
+            raise CommandError(what, [("client_order_id", "no broker ticket yet")])
+        version = self.states.versions[order_stream_id(coid)]
+        return order, f"{what[0]}{version + 1}"
 
     async def modify(self, command: ModifyOrder | Mapping[str, Any]) -> str:
         """Journal a modify request, then send it in the background; the request id."""
-        if not self.ready:
-            raise NotReadyError("the engine does not take orders until recovery has finished")
+        self._require_ready()
         cmd = command if isinstance(command, ModifyOrder) else ModifyOrder.parse(command)
         coid = cmd.client_order_id
-        order = self._working(coid)
-        if order.broker_order_id is None:
-            raise CommandError("modify", [("client_order_id", "no broker ticket yet")])
-        version = self.states.versions[order_stream_id(coid)]
-        request_id = f"m{version + 1}"
+        order, request_id = self._change_target("modify", coid)
         event = modify_requested_event(order, cmd, request_id)
         await self.append(coid, [(event.TYPE, event.to_payload(),
                                   f"{coid}:modify_requested:{request_id}")])
@@ -371,12 +373,7 @@ class OrderManager:
         try:
             request = mapping.modify_request(order, changes)
             broker = self._port_for(order)
-            try:
-                outcome = await broker.modify(request)
-            except Exception as exc:
-                outcome = port.SendOutcome(OutcomeStatus.UNKNOWN, coid, reason=repr(exc))
-            if outcome.status is OutcomeStatus.UNKNOWN:
-                outcome = await broker.confirm_modify(request)
+            outcome = await _sent_or_confirmed(broker.modify, broker.confirm_modify, request)
             if outcome.status is OutcomeStatus.UNKNOWN:
                 self._report_error(coid, "modify outcome unknown", request_id=request_id,
                                    reason=outcome.reason)
@@ -403,15 +400,10 @@ class OrderManager:
 
     async def cancel(self, command: CancelOrder | Mapping[str, Any]) -> str:
         """Journal a cancel request, then send it in the background; the request id."""
-        if not self.ready:
-            raise NotReadyError("the engine does not take orders until recovery has finished")
+        self._require_ready()
         cmd = command if isinstance(command, CancelOrder) else CancelOrder.parse(command)
         coid = cmd.client_order_id
-        order = self._working(coid)
-        if order.broker_order_id is None:
-            raise CommandError("cancel", [("client_order_id", "no broker ticket yet")])
-        version = self.states.versions[order_stream_id(coid)]
-        request_id = f"c{version + 1}"
+        order, request_id = self._change_target("cancel", coid)
         event = cancel_requested_event(order, cmd, request_id)
         await self.append(coid, [(event.TYPE, event.to_payload(),
                                   f"{coid}:cancel_requested:{request_id}")])
@@ -423,12 +415,7 @@ class OrderManager:
         try:
             request = mapping.cancel_request(order)
             broker = self._port_for(order)
-            try:
-                outcome = await broker.cancel(request)
-            except Exception as exc:
-                outcome = port.SendOutcome(OutcomeStatus.UNKNOWN, coid, reason=repr(exc))
-            if outcome.status is OutcomeStatus.UNKNOWN:
-                outcome = await broker.confirm_cancel(request)
+            outcome = await _sent_or_confirmed(broker.cancel, broker.confirm_cancel, request)
             await self.append(coid, self._cancel_events(order, request_id, outcome))
         except Exception as exc:
             self._report_error(coid, "canceling the order failed", error=repr(exc))
@@ -516,3 +503,21 @@ def _attempts(outcome: port.SendOutcome) -> dict[str, Any] | None:
          "sent_ns": a.sent_ns, "answered_ns": a.answered_ns}
         for a in outcome.attempts
     ]}
+
+
+_Change = TypeVar("_Change", port.ModifyOrder, port.CancelOrder)
+
+
+async def _sent_or_confirmed(
+    send: Callable[[_Change], Awaitable[port.SendOutcome]],
+    confirm: Callable[[_Change], Awaitable[port.SendOutcome]],
+    request: _Change,
+) -> port.SendOutcome:
+    """Send a change; when its answer is lost (or the send raised), ask whether it took effect."""
+    try:
+        outcome = await send(request)
+    except Exception as exc:
+        outcome = port.SendOutcome(OutcomeStatus.UNKNOWN, request.client_id, reason=repr(exc))
+    if outcome.status is OutcomeStatus.UNKNOWN:
+        outcome = await confirm(request)
+    return outcome

@@ -52,7 +52,10 @@ class FillCounter:
         complete = self.filled >= self.order.volume - VOLUME_EPS
         kind = OrderFilled.TYPE if complete else OrderPartiallyFilled.TYPE
         payload = {"client_order_id": self.order.client_order_id,
-                   "account": self.order.account, **fields}
+                   "account": self.order.account}
+        for name, value in fields.items():
+            if value is not None:  # an unknown position or entry is left out, not null
+                payload[name] = value
         return kind, payload, deal_event_id(self.order.account, ticket)
 
     @property

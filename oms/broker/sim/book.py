@@ -60,6 +60,19 @@ class SimBook:
         """Size a buy (taking asks) or sell (taking bids) could fill, up to `limit` ticks if set."""
         return self.book.available(BID if buy else ASK, limit or None)
 
+    def covers(self, buy: bool, wanted: int, limit: int = 0) -> bool:
+        """Whether a buy or sell of `wanted` could fill now (a FOK check): stops counting once
+        it could, instead of summing every level of the book as `available` does."""
+        levels = self.book.asks if buy else self.book.bids
+        got = 0
+        for price, size in levels.items():
+            if limit and (price > limit if buy else price < limit):
+                continue
+            got += size
+            if got >= wanted:
+                return True
+        return False
+
     def position(self, ticket: int) -> QueuePosition:
         """The queue estimate of a resting order (volume ahead and behind, in volume steps)."""
         return self.queue.position(ticket)
