@@ -5,7 +5,8 @@ runs `Recovery` (new orders are refused until it finished), then starts polling 
 and, when a checkpoint store is given, following the journal with checkpointed projections;
 leaving stops both, waits for sends in flight and records the projections' progress. The
 store, when given, also keeps the listener's polling watermark and the engine's own state
-snapshot (stored on leaving), so a restart reads only the tails of the journal and history.
+snapshot (refreshed every `snapshot_every` events and on leaving), so a restart reads only
+the tails of the journal and history.
 """
 
 from __future__ import annotations
