@@ -184,6 +184,7 @@ async def _faults(engine: Engine, terminal: SimulatedTerminal, story: Story) -> 
     )
     story.say(f"a trader sold 0.3 {SYMBOL} by hand in the terminal (ticket {manual.order})")
     _report_line(story, "reconciler", await engine.reconciler.run(trigger="demo"))
+    await engine.manager.catch_up()
     terminal.faults.drop_next_ack()
     coid = await manager.place(_order("market", "buy", 0.1, filling="ioc"))
     story.placed.append(coid)
@@ -194,6 +195,7 @@ async def _faults(engine: Engine, terminal: SimulatedTerminal, story: Story) -> 
         f"instead of resending: {order.status.value}"
     )
     _report_line(story, "reconciler", await engine.reconciler.run(trigger="demo"))
+    await engine.manager.catch_up()
 
 
 async def _burst_then_die(engine: Engine, story: Story) -> None:
@@ -217,12 +219,14 @@ async def _after_restart(url: str, terminal: SimulatedTerminal, story: Story) ->
         )
         _report_line(story, "start-up reconciliation",
                      await reconcile_before_trading(engine.reconciler))  # fmt: skip
+        await engine.manager.catch_up()
         for side in ("sell", "buy"):
             story.placed.append(
                 await engine.manager.place(_order("market", side, 0.1, filling="ioc"))
             )
         await _settle(engine, terminal, steps=5)
         _report_line(story, "closing reconciliation", await engine.reconciler.run(trigger="demo"))
+        await engine.manager.catch_up()
     finally:
         await engine.manager.drain()
         await engine.journal.close()
@@ -238,6 +242,7 @@ def _first_session(url: str, terminal: SimulatedTerminal, story: Story) -> None:
         await Recovery(engine.manager, engine.listener).run()
         _report_line(story, "start-up reconciliation",
                      await reconcile_before_trading(engine.reconciler))  # fmt: skip
+        await engine.manager.catch_up()
         await _trade(engine, terminal, story)
         await _faults(engine, terminal, story)
         await _burst_then_die(engine, story)

@@ -318,13 +318,16 @@ async def _run(
                 lock_timeout_s=settings.reconcile_lock_timeout_s,
             )  # fmt: skip
             first = await reconcile_before_trading(reconciler)
+            await engine.manager.catch_up()  # the heals, before any new order is judged
             engine.manager.mark_ready()
             replayed = engine.report.replayed if engine.report else 0
             typer.echo(
                 f"recovered {replayed} events; start-up reconciliation: "
                 f"{len(first.detected)} discrepancies, {first.open_discrepancies} open",
             )
-            schedule_reconciler(scheduler, reconciler, reconcile_interval)
+            schedule_reconciler(
+                scheduler, reconciler, reconcile_interval, after=engine.manager.catch_up
+            )
             scheduler.start()
             typer.echo(
                 f"running: polling every {poll_interval:g} s, reconciling every "

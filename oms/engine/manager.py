@@ -67,6 +67,8 @@ class OrderManager:
         self.log = log or EventLog()
         self.states = OrderStates()
         self.ready = False
+        self.followed_position = 0
+        """Every record at or below it, whoever wrote it, has been folded into `states`."""
         self._rate = RateWindow(self.limits.rate_window_ns)
         self._kill: set[str | None] = set()
         self._stages: dict[str, dict[str, Stamp]] = {}
@@ -207,6 +209,18 @@ class OrderManager:
     def mark_ready(self) -> None:
         """Recovery is done: new orders may flow."""
         self.ready = True
+
+    async def catch_up(self) -> int:
+        """Fold what other writers (the reconciler's heals, another process) appended since
+        the last look, so risk checks and order states see them; returns records read."""
+        from oms.engine.projector import read_batches
+
+        read = 0
+        async for batch in read_batches(self.journal, self.followed_position):
+            self.absorb(batch)
+            self.followed_position = batch[-1].position
+            read += len(batch)
+        return read
 
     async def place(
         self, command: PlaceOrder | Mapping[str, Any], *, signal: Stamp | None = None

@@ -104,6 +104,7 @@ class Recovery:
             async for batch in read_batches(manager.journal, manager.states.position):
                 manager.absorb(batch)
                 report.replayed += len(batch)
+        manager.followed_position = manager.states.position
         if self.store is not None and report.replayed >= self.snapshot_every:
             await save_engine_state(manager, self.store)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,16 +23,25 @@ def schedule_reconciler(
     interval_s: float,
     *,
     job_id: str = JOB_ID,
+    after: Callable[[], Awaitable[object]] | None = None,
 ) -> Job:
     """Add the interval job: one run at a time, missed runs coalesced into one.
 
     A scheduled run does not wait for the lock: when another process is reconciling, this
-    run is skipped (that process's run covers it).
+    run is skipped (that process's run covers it). `after` runs once each run is recorded,
+    e.g. to fold the heals into a live engine's order state.
     """
     if interval_s <= 0:
         raise OmsError(f"the reconcile interval must be positive, got {interval_s} s")
+
+    async def run_then_after(trigger: str, wait: bool) -> RunReport | None:
+        report = await reconciler.run(trigger=trigger, wait=wait)
+        if after is not None:
+            await after()
+        return report
+
     return scheduler.add_job(
-        reconciler.run,
+        reconciler.run if after is None else run_then_after,
         "interval",
         seconds=interval_s,
         kwargs={"trigger": "schedule", "wait": False},
