@@ -194,13 +194,30 @@ def send_once(session: Session, request: dict[str, Any]) -> RawReply:
             "request_id": int(raw["request_id"]),
             "retcode_external": int(raw["retcode_external"]),
         }
-        return RawReply(request, sent, time.time_ns(), result=plain)
+        answered = time.time_ns()
+        return RawReply(request, sent, answered, result=plain, deals=_fill_deals(session, plain))
     except (BrokerDataError, TypeError, ValueError, KeyError) as exc:
         return RawReply(request, sent, time.time_ns(), problem=f"unreadable result: {exc}")
     except Exception as exc:  # the bridge: EOFError, TimeoutError, ConnectionError
         return RawReply(
             request, sent, time.time_ns(), problem=f"{type(exc).__name__}: {exc}", link_lost=True
         )
+
+
+def _fill_deals(session: Session, result: dict[str, Any]) -> tuple[BrokerDeal, ...]:
+    """The deals of an order the result says was (partly) filled, read at once.
+
+    Only the deal records carry the position id, entry and costs. A failed read is no
+    error: the fill stands on the result, and the status listener brings the deal later.
+    """
+    order, deal = result["order"], result["deal"]
+    if not (order and deal and result["retcode"] in (c.RETCODE_DONE, c.RETCODE_DONE_PARTIAL)):
+        return ()
+    try:
+        found = _deals(session, Reads(), ticket=order)
+    except Exception:  # the bridge or the terminal failing: the answer itself is what counts
+        return ()
+    return tuple(d for d in found if d.order == order)
 
 
 def send(session: Session, request: dict[str, Any], max_attempts: int) -> tuple[RawReply, ...]:

@@ -42,6 +42,8 @@ class RawReply:
     `result` holds the OrderSendResult fields (without `request`) as builtins; `error` is
     `last_error()` after a `None`; `problem` names an exception or an unreadable result, and
     `link_lost` says the exception was the connection failing (socket closed, no answer).
+    `deals` are the filled order's deal records, read right after the result: only they carry
+    the position id, entry, commission, fee and swap.
     """
 
     request: dict[str, Any]
@@ -51,6 +53,7 @@ class RawReply:
     error: tuple[int, str] | None = None
     problem: str | None = None
     link_lost: bool = False
+    deals: tuple[BrokerDeal, ...] = ()
 
     @property
     def retcode(self) -> int | None:
@@ -173,6 +176,7 @@ def send_outcome(
             deal_ticket=deal,
             filled_volume=filled,
             fill_price=fill_price,
+            deals=last.deals,
         )
     keeps_working = int(last.request.get("type_filling", -1)) == c.ORDER_FILLING_RETURN
     return outcome(
@@ -184,6 +188,7 @@ def send_outcome(
         filled_volume=filled,
         fill_price=fill_price,
         open_volume=volume(requested_volume - filled) if keeps_working else ZERO,
+        deals=last.deals,
     )
 
 
