@@ -6,9 +6,6 @@ acknowledgement; the reconciler finds and heals them; the engine is stopped dead
 middle of a burst (its event loop halted with sends in flight, nothing drained) and a new
 engine recovers from the journal; finally the reports and `verify` are printed. The journal
 (`demo.db`) and the operators' log (`demo.log`) stay for exploring.
-
-It is registered as `oms demo-session` while `oms demo` still names the journal-only first
-demo of `oms.cli.journal`; `COMMAND` is the one place to change when it takes that name.
 """
 
 from __future__ import annotations
@@ -49,7 +46,7 @@ SYMBOL = "EURUSD"
 DEMO_DB = "demo.db"
 DEMO_LOG = "demo.log"
 
-COMMAND = "demo-session"
+COMMAND = "demo"
 
 
 @dataclass
@@ -285,7 +282,7 @@ def demo(
 ) -> None:
     """A paper-trading session with faults, a crash and recovery; then the reports.
 
-    Example: oms demo-session --dir /tmp/oms-demo
+    Example: oms demo --dir /tmp/oms-demo
     """
     console = Console()
     directory.mkdir(parents=True, exist_ok=True)

@@ -24,15 +24,7 @@ from rich.console import Console
 
 from journal import AsyncJournal
 from oms.broker.mt5.adapter import Mt5Broker
-from oms.broker.mt5.factory import login_args, policy
-from oms.broker.worker import (
-    ImportModule,
-    Mt5LinuxClient,
-    ProcessWorker,
-    SameObject,
-    ThreadWorker,
-    Worker,
-)
+from oms.broker.mt5.factory import build_broker
 from oms.cli.main import app
 from oms.cli.reconcile import hedging_account, settings_for
 from oms.cli.render import DbOption, JsonOption, emit_json, table, utc_text
@@ -50,27 +42,6 @@ from oms.reconcile.snapshot import TerminalSnapshotSource
 
 order_app = typer.Typer(no_args_is_help=True, help="Place, modify and cancel one order.")
 app.add_typer(order_app, name="order")
-
-
-def build_worker(settings: Settings) -> tuple[Worker, bool]:
-    """The worker for the configured backend, and whether to rebuild it on reconnect.
-
-    The same choice as `oms.broker.mt5.factory.build_broker`, kept here because the
-    reconciler reads the terminal on the engine adapter's own worker.
-    """
-    if settings.mt5_backend == "sim":
-        from oms.broker.sim import SimulatedTerminal
-
-        terminal = SimulatedTerminal(
-            seed=settings.mt5_sim_seed, margin_mode=settings.mt5_sim_margin_mode
-        )
-        return ThreadWorker(SameObject(terminal)), False
-    if settings.mt5_backend == "mt5linux":
-        client = Mt5LinuxClient(
-            settings.mt5linux_host, settings.mt5linux_port, settings.mt5_call_timeout_s
-        )
-        return ThreadWorker(client), True
-    return ProcessWorker(ImportModule("MetaTrader5")), False
 
 
 @dataclass
@@ -115,9 +86,7 @@ def _console_log(settings: Settings, log_file: Path | None, level: int) -> list[
 
 @asynccontextmanager
 async def _engine(settings: Settings) -> AsyncIterator[Running]:
-    worker, rebuild = build_worker(settings)
-    broker = Mt5Broker(worker, login_args(settings), policy(settings),
-                       rebuild_on_reconnect=rebuild)  # fmt: skip
+    broker = build_broker(settings)
     await broker.connect()
     journal = await AsyncJournal.open(settings.database_url)
     try:
@@ -125,7 +94,7 @@ async def _engine(settings: Settings) -> AsyncIterator[Running]:
         listener = StatusListener(manager)
         report = await Recovery(manager, listener).run()
         reconciler = Reconciler(
-            journal.journal, TerminalSnapshotSource(worker),
+            journal.journal, TerminalSnapshotSource(broker.worker),
             account=settings.reconcile_account, hedging=hedging_account(settings),
             lock=lock_for(settings.database_url),
             lock_timeout_s=settings.reconcile_lock_timeout_s,
@@ -329,9 +298,7 @@ async def _run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     handlers = _console_log(settings, log, logging.INFO)
-    worker, rebuild = build_worker(settings)
-    broker = Mt5Broker(worker, login_args(settings), policy(settings),
-                       rebuild_on_reconnect=rebuild)  # fmt: skip
+    broker = build_broker(settings)
     await broker.connect()
     journal = await AsyncJournal.open(settings.database_url)
     store = CheckpointStore.open(settings.database_url)
@@ -345,7 +312,7 @@ async def _run(
         async with engine:
             engine.manager.ready = False  # not before the start-up reconciliation
             reconciler = Reconciler(
-                journal.journal, TerminalSnapshotSource(worker),
+                journal.journal, TerminalSnapshotSource(broker.worker),
                 account=settings.reconcile_account, hedging=mode is AccountMode.HEDGING,
                 lock=lock_for(settings.database_url),
                 lock_timeout_s=settings.reconcile_lock_timeout_s,

@@ -31,20 +31,15 @@ def hedging_account(settings: Settings) -> bool:
 
 async def build_reconciler(settings: Settings, journal: Journal) -> Reconciler:
     """A reconciler over its own connection to the configured terminal."""
-    from oms.broker.mt5.adapter import Mt5Broker
-    from oms.broker.mt5.factory import login_args, policy
-    from oms.cli.engine import build_worker
+    from oms.broker.mt5.factory import build_broker
     from oms.reconcile.lock import lock_for
     from oms.reconcile.snapshot import TerminalSnapshotSource
 
-    worker, rebuild = build_worker(settings)
-    broker = Mt5Broker(
-        worker, login_args(settings), policy(settings), rebuild_on_reconnect=rebuild
-    )
+    broker = build_broker(settings)
     await broker.connect()
     return Reconciler(
         journal,
-        TerminalSnapshotSource(worker),
+        TerminalSnapshotSource(broker.worker),
         account=settings.reconcile_account,
         hedging=hedging_account(settings),
         lock=lock_for(settings.database_url),

@@ -3,7 +3,9 @@
 `async with Engine(journal, router) as engine: await engine.manager.place(...)` — entering
 runs `Recovery` (new orders are refused until it finished), then starts polling the broker
 and, when a checkpoint store is given, following the journal with checkpointed projections;
-leaving stops both, waits for sends in flight and records the projections' progress.
+leaving stops both, waits for sends in flight and records the projections' progress. The
+store, when given, also keeps the listener's polling watermark and the engine's own state
+snapshot (stored on leaving), so a restart reads only the tails of the journal and history.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from oms.engine.manager import OrderManager, TickSource
 from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery, RecoveryReport
 from oms.engine.router import OrderRouter
+from oms.engine.snapshot import save_engine_state
 from oms.projections import ProjectionSet
 from oms.projections.store import CheckpointStore
 
@@ -42,7 +45,9 @@ class Engine:
     ) -> None:
         self.log = log or EventLog()
         self.manager = OrderManager(journal, router, limits=limits, ticks=ticks, log=self.log)
-        self.listener = StatusListener(self.manager)
+        self.listener = StatusListener(self.manager, store=store)
+        self.store = store
+        self.snapshot_every = snapshot_every
         self.projector = (
             Projector(journal, store, projections, snapshot_every=snapshot_every, log=self.log)
             if store is not None and projections is not None
@@ -56,7 +61,9 @@ class Engine:
         """Recover, then start polling and following; the manager takes orders afterwards."""
         if self.projector is not None:
             await self.projector.start()
-        self.report = await Recovery(self.manager, self.listener).run()
+        self.report = await Recovery(
+            self.manager, self.listener, store=self.store, snapshot_every=self.snapshot_every
+        ).run()
         self._tasks.append(asyncio.create_task(self.listener.run(self.poll_interval_s)))
         if self.projector is not None:
             self._tasks.append(asyncio.create_task(self.projector.run()))
@@ -71,6 +78,8 @@ class Engine:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.manager.drain()
+        if self.store is not None:
+            await save_engine_state(self.manager, self.store)
         if self.projector is not None:
             await self.projector.catch_up()
             await self.projector.save(force_snapshot=True)

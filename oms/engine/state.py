@@ -13,7 +13,7 @@ from typing import Any
 from journal import RecordedEvent
 from oms.domain.enums import Side
 from oms.domain.ids import parse_client_order_id
-from oms.domain.order import ORDER_EVENT_TYPES, Order
+from oms.domain.order import ORDER_EVENT_TYPES, ROW_FIELDS, Order
 from oms.domain.transitions import FILL_TYPES
 
 Listener = Callable[[Order, RecordedEvent], None]
@@ -127,3 +127,42 @@ class OrderStates:
         key = (account, strategy)
         if self._sequences.get(key, 0) <= seq:
             self._sequences[key] = seq + 1
+
+    # -- snapshots -------------------------------------------------------------------------
+    @property
+    def settled(self) -> bool:
+        """True when no record waits for an earlier version (a snapshot is exact only then)."""
+        return not self._early
+
+    def to_snapshot(self) -> dict[str, Any]:
+        """Every piece of state as JSON-ready data, in fold order (equal folds, equal data)."""
+        return {
+            "position": self.position,
+            "fields": list(ROW_FIELDS),
+            "orders": [order.to_row() for order in self.orders.values()],
+            "versions": [[s, v] for s, v in self.versions.items()],
+            "by_ticket": [[t, c] for t, c in self.by_ticket.items()],
+            "net": [[a, s, v] for (a, s), v in self.net.items()],
+            "sequences": [[a, s, n] for (a, s), n in self._sequences.items()],
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Replace the state with `to_snapshot()`'s output; nothing changes if it is malformed.
+
+        Listeners are kept and not called. KeyError, TypeError or ValueError name the problem.
+        """
+        if snapshot["fields"] != list(ROW_FIELDS):
+            raise ValueError("the snapshot's order rows have other fields than this code")
+        from_row = Order.from_row
+        orders: dict[str, Order] = {}
+        for row in snapshot["orders"]:
+            order = from_row(row)
+            orders[order.client_order_id] = order
+        versions = {str(s): int(v) for s, v in snapshot["versions"]}
+        by_ticket = {int(t): str(c) for t, c in snapshot["by_ticket"]}
+        net = {(str(a), str(s)): float(v) for a, s, v in snapshot["net"]}
+        sequences = {(str(a), str(s)): int(n) for a, s, n in snapshot["sequences"]}
+        position = int(snapshot["position"])
+        self.orders, self.versions, self.by_ticket, self.net = orders, versions, by_ticket, net
+        self.open_ids = {c for c, o in orders.items() if o.is_open}
+        self._sequences, self._early, self.position = sequences, {}, position

@@ -2,7 +2,7 @@
 
 Event ids are derived from what they record, so writing the same fact twice (a replayed
 poll, the send task and the listener both seeing one deal) is an idempotent append:
-`deal-<ticket>` for a fill, `<coid>:accepted` for the acknowledgement, `<coid>:canceled`,
+`deal-<account>-<ticket>` for a fill, `<coid>:accepted` for the acknowledgement, `<coid>:canceled`,
 `<coid>:expired`, `<coid>:rejected`; one-off facts carry the stream version they follow.
 """
 
@@ -23,6 +23,7 @@ from oms.domain.events import (
     OrderRejected,
     Resolution,
 )
+from oms.domain.ids import deal_event_id
 from oms.domain.order import VOLUME_EPS, Order
 from oms.engine.mapping import deal_fields
 
@@ -31,11 +32,6 @@ STATE_CANCELED, STATE_PARTIAL, STATE_FILLED, STATE_REJECTED, STATE_EXPIRED = 2, 
 
 Planned = tuple[str, dict[str, Any], str]
 """(event type, payload, event id) of one event to journal."""
-
-
-def deal_event_id(ticket: int) -> str:
-    """The id of the fill event of a deal: one deal, one event, whoever sees it first."""
-    return f"deal-{ticket}"
 
 
 class FillCounter:
@@ -60,7 +56,7 @@ class FillCounter:
         for name, value in fields.items():
             if value is not None:  # an unknown position or entry is left out, not null
                 payload[name] = value
-        return kind, payload, deal_event_id(ticket)
+        return kind, payload, deal_event_id(self.order.account, ticket)
 
     @property
     def complete(self) -> bool:

@@ -23,7 +23,6 @@ from oms.projections.base import (
     gc_paused,
 )
 from oms.projections.fills import Fill, FillsBlotter
-from oms.projections.latency import Latency
 from oms.projections.orders import OrderBook
 from oms.projections.positions import Positions
 from oms.projections.risk import KillSwitches, risk_context
@@ -32,7 +31,6 @@ __all__ = [
     "Fill",
     "FillsBlotter",
     "KillSwitches",
-    "Latency",
     "OrderBook",
     "Positions",
     "Projection",

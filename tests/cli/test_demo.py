@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_session_heals_recovers_and_reports(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "oms", "demo-session", "--dir", str(tmp_path)],
+        [sys.executable, "-m", "oms", "demo", "--dir", str(tmp_path)],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
         capture_output=True,

@@ -34,6 +34,7 @@ from oms.engine.manager import OrderManager
 from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery
 from oms.engine.router import OrderRouter
+from oms.engine.snapshot import engine_state_hash
 from oms.engine.state import OrderStates
 from oms.projections import standard_set
 from oms.projections.store import CheckpointStore
@@ -140,13 +141,23 @@ async def test_sigkill_at_many_points_loses_no_fill_and_sends_nothing_twice(
     assert readies[6]["confirmed"] == ["A1.crash.4"]  # cancel sent, answer never journaled
     assert readies[7]["resolved"] == ["A1.crash.5"]  # answer dropped, lookup never ran
 
-    # The last restart, in this process, then the comparison.
+    # Later starts restored the engine's snapshot that an earlier (killed) run stored.
+    assert any(int(str(r.get("restored_from", 0))) > 0 for r in readies[2:])
+
+    # The last restart, in this process, from the store the children left, then the
+    # comparison; a second manager folds the whole journal from position 0.
+    store = CheckpointStore.open(journal_url)
     async with await AsyncJournal.open(journal_url) as journal:
         broker = sim_broker(terminal)
         await broker.connect()
         manager = OrderManager(journal, OrderRouter.single(broker))
-        await Recovery(manager, StatusListener(manager)).run()
+        last = await Recovery(manager, StatusListener(manager, store=store), store=store).run()
+        from_zero = OrderManager(journal, OrderRouter.single(broker))
+        await Recovery(from_zero, StatusListener(from_zero)).run()
         records = [r async for r in journal.read_all()]
+    store.close()
+    assert last.restored_from > 0
+    assert engine_state_hash(manager) == engine_state_hash(from_zero)
 
     orders = manager.states.orders
     assert len(orders) >= 6 + 3 * 12 - 12  # every scenario placed its orders
@@ -197,3 +208,12 @@ async def test_sigkill_at_many_points_loses_no_fill_and_sends_nothing_twice(
     assert {c: book.get(c).status for c in orders} == {c: o.status for c, o in orders.items()}
     assert os.path.exists(journal_url.removeprefix("sqlite:///"))
 
+
+
+def test_the_kill_point_port_offers_every_method_of_the_broker_port() -> None:
+    from oms.broker.port import BrokerPort
+    from tests.engine.crash_child import KillPointPort
+
+    wanted = {n for n in vars(BrokerPort) if not n.startswith("_")}
+    assert {"modify_position", "close_by", "poll"} <= wanted
+    assert wanted <= {n for n in vars(KillPointPort) if not n.startswith("_")}

@@ -210,32 +210,6 @@ def test_kill_switches_block_until_cleared() -> None:
     assert back.state_hash() == switches.state_hash()
 
 
-def test_latency_gaps_and_percentiles() -> None:
-    from oms.domain.metadata import EventMetadata, Stage
-    from oms.projections import Latency
-
-    records = []
-    for i in range(1, 101):
-        meta = (
-            EventMetadata(correlation_id=f"N1.mm.{i}")
-            .with_stage(Stage.SUBMIT, 0, 1_000)
-            .with_stage(Stage.JOURNAL, 0, 1_000 + 10 * i)
-            .with_stage(Stage.BROKER_SEND, 0, 1_000 + 10 * i + 500)
-        )
-        event = order(f"N1.mm.{i}")
-        records.append(Record(i, f"order-N1.mm.{i}", 1, f"e{i}", event.TYPE, 1,
-                              event.to_payload(), meta.to_dict(), i))
-    records.append(Record(101, "order-x", 1, "e101", "order.accepted", 1,
-                          {"client_order_id": "x", "broker_order_id": 1}, {}, 101))
-    latency = Latency.build(records)
-    assert latency.gaps() == ["submit->journal", "journal->broker_send", "total"]
-    assert latency.percentiles("submit->journal") == {
-        "count": 100, "max_us": 1.0, "p50_us": 0.5, "p90_us": 0.9, "p99_us": 0.99}
-    assert latency.percentiles("journal->broker_send")["p99_us"] == 0.5
-    assert latency.percentiles("total")["max_us"] == 1.5
-    assert latency.percentiles("broker_ack->fill") == {"count": 0}
-
-
 def test_risk_context_reads_the_projections() -> None:
     from oms.domain.commands import PlaceOrder
     from oms.domain.events import KillSwitchEngaged

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oms.domain.records import Record
-from oms.reports.latency import interval_samples, latency_table, percentile
+from oms.projections.latency import interval_samples, latency_table, percentile
 
 
 def _record(position: int, stream: str, stages: dict[str, tuple[int, int]]) -> Record:
