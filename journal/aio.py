@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from journal.backends import NOTIFY_CHANNEL, Durability, PostgresBackend
 from journal.codec import DEFAULT_MAX_PAYLOAD_BYTES
+from journal.errors import InvalidEvent
 from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
 from journal.sync import DEFAULT_READ_BATCH, Journal
 from journal.writer import AppendRequest
@@ -119,19 +120,47 @@ class AsyncJournal:
         self, from_position: int = 0, limit: int | None = None
     ) -> AsyncIterator[RecordedEvent]:
         """Every event after `from_position` in position order, batch by batch."""
-        position = from_position
-        remaining = limit
-        size = self.journal.read_batch_size
-        while remaining is None or remaining > 0:
-            want = size if remaining is None else min(size, remaining)
-            batch = await asyncio.to_thread(self.journal.read_batch, position, want)
+        async for batch in self.read_batches(from_position, limit):
             for event in batch:
                 yield event
-            if len(batch) < want:
-                return
-            position = batch[-1].position
-            if remaining is not None:
-                remaining -= len(batch)
+
+    async def read_batches(
+        self, from_position: int = 0, limit: int | None = None
+    ) -> AsyncIterator[list[RecordedEvent]]:
+        """The events of read_all as lists of up to read_batch_size, for bulk consumers.
+
+        The next batch is fetched and decoded in a thread while the caller works on the
+        current one, and a caller that folds whole lists skips one generator step per event.
+        """
+        _check_read_arguments(from_position, limit)
+        read = self.journal.read_batch
+        size = self.journal.read_batch_size
+        remaining = limit
+        want = size if remaining is None else min(size, remaining)
+        if want == 0:
+            return
+        pending: asyncio.Future[list[RecordedEvent]] | None = asyncio.ensure_future(
+            asyncio.to_thread(read, from_position, want)
+        )
+        try:
+            while pending is not None:
+                batch = await pending
+                pending = None
+                if remaining is not None:
+                    remaining -= len(batch)
+                full = len(batch) == want
+                if full and batch:
+                    want = size if remaining is None else min(size, remaining)
+                    if want > 0:
+                        pending = asyncio.ensure_future(
+                            asyncio.to_thread(read, batch[-1].position, want)
+                        )
+                if batch:
+                    yield batch
+        finally:
+            if pending is not None:  # the caller stopped early: drop the read ahead
+                pending.add_done_callback(_discard_outcome)
+                pending.cancel()
 
     async def head(self) -> Head:
         """The last position and its hash."""
@@ -183,6 +212,20 @@ class AsyncJournal:
             log.warning("LISTEN failed; tailing falls back to polling", exc_info=True)
             return None
         return listener
+
+
+def _discard_outcome(future: asyncio.Future[Any]) -> None:
+    """Mark an abandoned read's outcome as seen, so asyncio logs no unretrieved error."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _check_read_arguments(from_position: int, limit: int | None) -> None:
+    """The same checks as Journal.read_all, made before any thread starts."""
+    if type(from_position) is not int or from_position < 0:
+        raise InvalidEvent(f"from_position must be an integer >= 0, got {from_position!r}")
+    if limit is not None and (type(limit) is not int or limit < 0):
+        raise InvalidEvent(f"limit must be an integer >= 0, got {limit!r}")
 
 
 class _PgListener:

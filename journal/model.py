@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-_RAND_B = (1 << 62) - 1
+# Of 80 random bits keep 12 (rand_a, bits 64-75) and 62 (rand_b, bits 0-61); set the
+# version (7, bits 76-79) and the variant (0b10, bits 62-63) of RFC 9562.
+_RAND_MASK = (0xFFF << 64) | ((1 << 62) - 1)
+_VERSION_AND_VARIANT = 0x7 << 76 | 0b10 << 62
+_RANDOM_CHUNK = 10 * 512
+
+
+class _RandomPool(threading.local):
+    """Each thread's own buffer of kernel randomness: one getrandom call per 512 ids."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.offset = 0
+
+
+_pool = _RandomPool()
+
+
+def _forget_random_pools() -> None:
+    """A forked child must not hand out ids from random bytes its parent also holds."""
+    global _pool
+    _pool = _RandomPool()
+
+
+os.register_at_fork(after_in_child=_forget_random_pools)
 
 
 def new_event_id() -> str:
@@ -15,15 +40,17 @@ def new_event_id() -> str:
 
     Time order keeps the unique index on event ids appending at its right edge instead of
     touching a random page per event, which roughly halves the pages each commit writes.
+    The 74 random bits come from the kernel, drawn in chunks into a per-thread buffer
+    (never shared between threads, dropped in a forked child) and each used once.
     """
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (
-        (time.time_ns() // 1_000_000) << 80
-        | 0x7 << 76
-        | (rand >> 64 & 0xFFF) << 64
-        | 0b10 << 62
-        | rand & _RAND_B
-    )
+    pool = _pool
+    offset = pool.offset
+    if offset >= len(pool.buffer):
+        pool.buffer = os.urandom(_RANDOM_CHUNK)
+        offset = 0
+    pool.offset = offset + 10
+    rand = int.from_bytes(pool.buffer[offset : offset + 10], "big")
+    value = (time.time_ns() // 1_000_000) << 80 | rand & _RAND_MASK | _VERSION_AND_VARIANT
     return f"{value:032x}"
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from journal.codec import decode_function
@@ -12,14 +14,40 @@ from journal.model import RecordedEvent
 # payload, metadata, recorded_at_ns, prev_hash, hash.
 Row = tuple[int, str, int, str, str, int, str, str, int, str, str]
 
-# Replay builds millions of events: filling the slots directly costs about half of the
-# frozen dataclass's __init__ (which goes through object.__setattr__ for every field).
+# Replay builds millions of events, so they are not built through the frozen dataclass's
+# __init__ (one object.__setattr__ call per field). Instead the fields are stored into an
+# unfrozen twin with the very same slots (plain attribute stores, the fastest the
+# interpreter has), and the finished object then becomes a RecordedEvent by assigning its
+# class, which CPython allows because both layouts are identical. From then on it is an
+# ordinary, frozen RecordedEvent: about 25% less time than filling the slots one
+# descriptor call at a time, and half of the __init__.
 _new = object.__new__
 _decode = decode_function()
-(
-    _set_position, _set_stream_id, _set_version, _set_event_id, _set_type, _set_schema_version,
-    _set_payload, _set_metadata, _set_recorded_at_ns, _set_prev_hash, _set_hash,
-) = (getattr(RecordedEvent, name).__set__ for name in RecordedEvent.__slots__)  # fmt: skip
+
+
+class _UnfrozenRecordedEvent:
+    """RecordedEvent's slot layout without the frozen guard; never leaves this module."""
+
+    __slots__ = RecordedEvent.__slots__
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a bounded burst of allocations.
+
+    Fetching and decoding a batch allocates tens of thousands of tuples, dicts and records
+    that make no reference cycles; the generation-0 sweeps they trigger re-walk everything
+    still alive and cost as much as the decoding itself. The collector is re-enabled
+    afterwards only if it was on, so callers that paused it themselves keep it paused.
+    """
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def to_event(row: Any) -> RecordedEvent:
@@ -30,21 +58,25 @@ def to_event(row: Any) -> RecordedEvent:
 def to_events(rows: Iterable[Any]) -> list[RecordedEvent]:
     """Decode stored rows in order; the replay hot loop."""
     decode = _decode
+    new = _new
+    twin = _UnfrozenRecordedEvent
+    final = RecordedEvent
     events: list[RecordedEvent] = []
     append = events.append
-    for row in rows:
-        event = _new(RecordedEvent)
-        _set_position(event, row[0])
-        _set_stream_id(event, row[1])
-        _set_version(event, row[2])
-        _set_event_id(event, row[3])
-        _set_type(event, row[4])
-        _set_schema_version(event, row[5])
-        _set_payload(event, decode(row[6]))
-        metadata = row[7]
-        _set_metadata(event, {} if metadata == "{}" else decode(metadata))
-        _set_recorded_at_ns(event, row[8])
-        _set_prev_hash(event, row[9])
-        _set_hash(event, row[10])
+    for (position, stream_id, version, event_id, type_, schema_version, payload, metadata,
+         recorded_at_ns, prev_hash, hash_) in rows:  # fmt: skip
+        event: Any = new(twin)
+        event.position = position
+        event.stream_id = stream_id
+        event.version = version
+        event.event_id = event_id
+        event.type = type_
+        event.schema_version = schema_version
+        event.payload = decode(payload)
+        event.metadata = {} if metadata == "{}" else decode(metadata)
+        event.recorded_at_ns = recorded_at_ns
+        event.prev_hash = prev_hash
+        event.hash = hash_
+        event.__class__ = final
         append(event)
     return events

@@ -16,7 +16,7 @@ from journal.backends import COLUMNS, TABLE, Backend, Durability, backend_for
 from journal.codec import DEFAULT_MAX_PAYLOAD_BYTES, GENESIS_HASH, check_identifier
 from journal.errors import InvalidEvent, JournalError, JournalUnavailable, NotMigrated
 from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
-from journal.rows import Row, to_events
+from journal.rows import Row, collector_paused, to_events
 from journal.verify import verify_rows
 from journal.writer import AppendRequest, GroupCommitWriter, ThreadWaiter, prepare_append
 
@@ -145,7 +145,7 @@ class Journal:
         """The stream's events with version greater than `from_version`, in version order."""
         check_identifier(stream_id, "stream id")
         _check_non_negative(from_version, "from_version")
-        with self._cursor() as cur:
+        with collector_paused(), self._cursor() as cur:
             cur.execute(self._sql_stream, (stream_id, from_version))
             return to_events(cur.fetchall())
 
@@ -159,19 +159,21 @@ class Journal:
         batch_size = self.read_batch_size
         while remaining is None or remaining > 0:
             size = batch_size if remaining is None else min(batch_size, remaining)
-            rows = self.read_rows(position, size)
-            if not rows:
+            with collector_paused():  # no caller code runs inside: it ends before the yield
+                events = to_events(self.read_rows(position, size))
+            if not events:
                 return
-            yield from to_events(rows)
+            yield from events
             if remaining is not None:
-                remaining -= len(rows)
-            if len(rows) < size:
+                remaining -= len(events)
+            if len(events) < size:
                 return
-            position = rows[-1][0]
+            position = events[-1].position
 
     def read_batch(self, from_position: int, limit: int) -> list[RecordedEvent]:
         """Up to `limit` decoded events after `from_position` (one query)."""
-        return to_events(self.read_rows(from_position, limit))
+        with collector_paused():
+            return to_events(self.read_rows(from_position, limit))
 
     def read_rows(self, from_position: int, limit: int) -> list[Row]:
         """Up to `limit` stored rows after `from_position`, undecoded (one query)."""

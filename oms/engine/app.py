@@ -22,7 +22,7 @@ from oms.engine.manager import OrderManager, TickSource
 from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery, RecoveryReport
 from oms.engine.router import OrderRouter
-from oms.engine.snapshot import save_engine_state
+from oms.engine.snapshot import refresh_engine_snapshot
 from oms.projections import ProjectionSet
 from oms.projections.store import CheckpointStore
 
@@ -79,7 +79,7 @@ class Engine:
         self._tasks.clear()
         await self.manager.drain()
         if self.store is not None:
-            await save_engine_state(self.manager, self.store)
+            await refresh_engine_snapshot(self.manager.journal, self.store)
         if self.projector is not None:
             await self.projector.catch_up()
             await self.projector.save(force_snapshot=True)

@@ -70,14 +70,7 @@ class Recovery:
         """Replay, resolve, poll, then mark the manager ready; RecoveryError if it cannot."""
         report = RecoveryReport()
         manager = self.manager
-        if self.store is not None and manager.states.position == 0:
-            report.restored_from = await load_engine_state(manager, self.store)
-        with gc_paused():  # replay makes no cycles; sweeps would re-walk the growing state
-            async for batch in read_batches(manager.journal, manager.states.position):
-                manager.absorb(batch)
-                report.replayed += len(batch)
-        if self.store is not None and report.replayed >= self.snapshot_every:
-            await save_engine_state(manager, self.store)
+        await self.replay(report)
         states = manager.states
         unanswered = [o.client_order_id for o in states.open_orders() if o.status in UNANSWERED]
         for coid in unanswered:
@@ -101,6 +94,18 @@ class Recovery:
         )
         manager.mark_ready()
         return report
+
+    async def replay(self, report: RecoveryReport) -> None:
+        """Restore the engine's snapshot (if any) and fold the journal after it."""
+        manager = self.manager
+        if self.store is not None and manager.states.position == 0:
+            report.restored_from = await load_engine_state(manager, self.store)
+        with gc_paused():  # replay makes no cycles; sweeps would re-walk the growing state
+            async for batch in read_batches(manager.journal, manager.states.position):
+                manager.absorb(batch)
+                report.replayed += len(batch)
+        if self.store is not None and report.replayed >= self.snapshot_every:
+            await save_engine_state(manager, self.store)
 
     async def _settle(self, coid: str) -> None:
         for attempt in range(self.attempts):

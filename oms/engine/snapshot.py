@@ -4,6 +4,12 @@ The snapshot holds the manager's order states (orders, stream versions, tickets,
 exposure, client order id sequences) and the engaged kill switches, at the journal position
 they cover. It is stored in the checkpoint store under `ENGINE_STATE`, beside the
 projections' snapshots, and is derived data: a missing or unusable one means a fold from 0.
+
+A snapshot must equal the fold of the journal up to its position. A manager's live state
+need not: another process may have appended to the journal, or two appends may have been
+absorbed out of position order. So a live manager is snapshotted only right after it
+folded the journal (`Recovery`); later snapshots come from `refresh_engine_snapshot`, which
+folds the journal's tail onto the newest snapshot in a scratch manager.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ import asyncio
 import hashlib
 from typing import Any
 
+from journal import AsyncJournal, RecordedEvent
 from oms.engine.errors import EngineError
 from oms.engine.eventlog import EventLog
 from oms.engine.manager import OrderManager
-from oms.projections.base import canonical_json
+from oms.engine.projector import read_batches
+from oms.engine.router import OrderRouter
+from oms.projections.base import canonical_json, gc_paused
 from oms.projections.store import CheckpointStore
 
 ENGINE_STATE = "engine.orders"
@@ -91,3 +100,24 @@ async def load_engine_state(
                                      position=stored.position, reason=str(exc))
         return 0
     return manager.states.position
+
+
+class _QuietLog(EventLog):
+    """The scratch fold's log: errors still go out, replayed events do not (again)."""
+
+    def event(self, record: RecordedEvent) -> None:
+        """Nothing: these events were logged when they were journaled."""
+
+
+async def refresh_engine_snapshot(
+    journal: AsyncJournal, store: CheckpointStore, keep: int = 3
+) -> int | None:
+    """Fold the journal after the newest engine snapshot into a new one; its position."""
+    scratch = OrderManager(journal, OrderRouter({}, []), log=_QuietLog())
+    start = await load_engine_state(scratch, store)
+    with gc_paused():
+        async for batch in read_batches(journal, scratch.states.position):
+            scratch.absorb(batch)
+    if scratch.states.position == start:
+        return start or None
+    return await save_engine_state(scratch, store, keep)

@@ -44,11 +44,13 @@ WATERMARKS = sa.Table(
     sa.Column("body", sa.LargeBinary(), nullable=False),
     sa.Column("updated_at_ns", sa.BigInteger(), nullable=False),
 )
+UNHASHED = ""
+"""The state hash of a progress mark: only snapshots (and their checkpoints) carry one."""
 
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """How far a projection got, and the state hash it had there."""
+    """How far a projection got, and the state hash it had there (or `UNHASHED`)."""
 
     name: str
     position: int
@@ -102,6 +104,12 @@ class CheckpointStore:
         """Record that a projection has applied everything up to `position`."""
         with self.engine.begin() as conn:
             self._upsert(conn, name, position, state_hash)
+
+    def save_checkpoints(self, progress: list[tuple[str, int, str]]) -> None:
+        """Record (name, position, state hash) of several projections in one transaction."""
+        with self.engine.begin() as conn:
+            for name, position, state_hash in progress:
+                self._upsert(conn, name, position, state_hash)
 
     def save_snapshot(self, name: str, snapshot: dict[str, Any], state_hash: str) -> None:
         """Store a snapshot (and move the checkpoint to it) in one transaction."""

@@ -7,6 +7,8 @@ Figures (events per second, full durability unless --durability says otherwise):
 - replay_per_s: read_all from position 0, payloads decoded into dicts;
 - append_multiprocess_per_s (postgres): --processes writer processes, each with --producers
   tasks as above, all on one database.
+Each figure also comes as `..._cpu_per_s`: events per CPU second of the benchmarking
+process(es) (`time.process_time`, all threads), which a busy machine distorts less.
 PostgreSQL: --url or OMS_PG_URL names the server; a fresh database is created and dropped.
 """
 
@@ -23,12 +25,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 
 from journal import AsyncJournal, Journal, NewEvent, migrate
-from journal.backends import Durability
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -53,17 +54,26 @@ def _event(n: int) -> NewEvent:
     return NewEvent("OrderSubmitted", payload(n))
 
 
-def bench_tx1(url: str, count: int, durability: Durability) -> float:
-    """One event per append, each awaited: the cost of a commit per event."""
-    with Journal.open(url, durability=durability) as journal:
-        started = time.perf_counter()
+Rates = tuple[float, float]  # (events per wall second, events per CPU second of this process)
+
+
+def _rates(count: int, wall_started: float, cpu_started: float) -> Rates:
+    """Events per wall second and per CPU second (all threads of this process)."""
+    wall = time.perf_counter() - wall_started
+    cpu = time.process_time() - cpu_started
+    return count / wall, count / cpu if cpu > 0 else float("inf")
+
+
+def bench_tx1(url: str, count: int, durability: str) -> Rates:
+    with Journal.open(url, durability=durability) as journal:  # type: ignore[arg-type]
+        started, cpu = time.perf_counter(), time.process_time()
         for n in range(count):
             journal.append(f"tx1-{n % 100}", [_event(n)])
-        return count / (time.perf_counter() - started)
+        return _rates(count, started, cpu)
 
 
-async def _grouped(url: str, count: int, producers: int, durability: Durability, tag: str) -> float:
-    journal = await AsyncJournal.open(url, durability=durability)
+async def _grouped(url: str, count: int, producers: int, durability: str, tag: str) -> Rates:
+    journal = await AsyncJournal.open(url, durability=durability)  # type: ignore[arg-type]
     try:
         per_producer = count // producers
 
@@ -72,36 +82,32 @@ async def _grouped(url: str, count: int, producers: int, durability: Durability,
             for n in range(per_producer):
                 await journal.append(stream, [_event(n)])
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(produce(i) for i in range(producers)))
-        return per_producer * producers / (time.perf_counter() - started)
+        return _rates(per_producer * producers, started, cpu)
     finally:
         await journal.close()
 
 
-def bench_grouped(
-    url: str, count: int, producers: int, durability: Durability, tag: str = "g"
-) -> float:
-    """Concurrent producers, each awaiting its own acknowledgement: what group commit buys."""
+def bench_grouped(url: str, count: int, producers: int, durability: str, tag: str = "g") -> Rates:
     return asyncio.run(_grouped(url, count, producers, durability, tag))
 
 
-def bench_replay(url: str) -> tuple[float, int]:
-    """read_all from the start with payloads decoded: what a projection rebuild costs."""
+def bench_replay(url: str) -> tuple[Rates, int]:
     with Journal.open(url) as journal:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         count = 0
         for recorded in journal.read_all():
             count += 1
             if recorded.payload is None:  # touch the decoded payload
                 raise AssertionError
-        return count / (time.perf_counter() - started), count
+        return _rates(count, started, cpu), count
 
 
-def _process_main(url: str, count: int, producers: int, durability: Durability, tag: str,
-                  barrier: Any) -> tuple[float, float, int]:
-    async def run() -> tuple[float, float, int]:
-        journal = await AsyncJournal.open(url, durability=durability)
+def _process_main(url: str, count: int, producers: int, durability: str, tag: str,
+                  barrier: Any) -> tuple[float, float, float, int]:
+    async def run() -> tuple[float, float, float, int]:
+        journal = await AsyncJournal.open(url, durability=durability)  # type: ignore[arg-type]
         per_producer = count // producers
 
         async def produce(index: int) -> None:
@@ -109,18 +115,17 @@ def _process_main(url: str, count: int, producers: int, durability: Durability, 
                 await journal.append(f"{tag}-{index}", [_event(n)])
 
         await asyncio.to_thread(barrier.wait)
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         await asyncio.gather(*(produce(i) for i in range(producers)))
-        ended = time.time()
+        ended, cpu = time.time(), time.process_time() - cpu
         await journal.close()
-        return started, ended, per_producer * producers
+        return started, ended, cpu, per_producer * producers
 
     return asyncio.run(run())
 
 
 def bench_processes(url: str, count: int, processes: int, producers: int,
-                    durability: Durability) -> float:
-    """Several writer processes on one database, started together by a barrier."""
+                    durability: str) -> Rates:
     context = multiprocessing.get_context("spawn")
     barrier = context.Manager().Barrier(processes)
     with context.Pool(processes) as pool:
@@ -132,7 +137,8 @@ def bench_processes(url: str, count: int, processes: int, producers: int,
         results = [run.get() for run in runs]
     started = min(r[0] for r in results)
     ended = max(r[1] for r in results)
-    return sum(r[2] for r in results) / (ended - started)
+    events = sum(r[3] for r in results)
+    return events / (ended - started), events / sum(r[2] for r in results)
 
 
 @contextmanager
@@ -173,22 +179,27 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median kept")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    durability = cast(Durability, args.durability)
 
     figures: dict[str, Any] = {"backend": args.backend, "durability": args.durability,
-                               "producers": args.producers}
+                               "producers": args.producers, "load_average": os.getloadavg()[0]}
+
+    def record(name: str, runs: list[Rates]) -> None:
+        """Medians of the runs: `name` per wall second, `name`_cpu per CPU second."""
+        figures[f"{name}_per_s"] = round(statistics.median(r[0] for r in runs))
+        figures[f"{name}_cpu_per_s"] = round(statistics.median(r[1] for r in runs))
+
     with fresh_database(args.backend, args.url) as url:
-        figures["append_tx1_per_s"] = round(statistics.median(
-            bench_tx1(url, args.tx1_events, durability) for _ in range(args.repeat)))
-        figures["append_grouped_per_s"] = round(statistics.median(
-            bench_grouped(url, args.events, args.producers, durability, f"g{i}")
-            for i in range(args.repeat)))
+        record("append_tx1", [bench_tx1(url, args.tx1_events, args.durability)
+                              for _ in range(args.repeat)])
+        record("append_grouped", [
+            bench_grouped(url, args.events, args.producers, args.durability, f"g{i}")
+            for i in range(args.repeat)])
         if args.backend == "postgres" and args.processes > 0:
             figures["processes"] = args.processes
-            figures["append_multiprocess_per_s"] = round(statistics.median(
+            record("append_multiprocess", [
                 bench_processes(url, args.events, args.processes, args.producers,
-                                durability) for _ in range(args.repeat)))
+                                args.durability) for _ in range(args.repeat)])
         replays = [bench_replay(url) for _ in range(args.repeat)]
-        figures["replay_per_s"] = round(statistics.median(r[0] for r in replays))
+        record("replay", [r[0] for r in replays])
         figures["events"] = replays[0][1]
     return figures

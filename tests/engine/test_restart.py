@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from journal import AsyncJournal, Journal
 from oms.broker.sim import SimulatedTerminal
 from oms.domain.enums import AccountMode, OrderStatus
@@ -15,9 +17,9 @@ from oms.engine.manager import OrderManager
 from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery, RecoveryReport
 from oms.engine.router import OrderRouter
-from oms.engine.snapshot import ENGINE_STATE, engine_state_hash, save_engine_state
+from oms.engine.snapshot import ENGINE_STATE, engine_state_hash, refresh_engine_snapshot
 from oms.projections import standard_set
-from oms.projections.store import CheckpointStore
+from oms.projections.store import UNHASHED, WATERMARKS, CheckpointStore
 from tests.engine.conftest import Rig, sim_broker, sim_terminal
 from tests.engine.test_manager import limit, market
 from tests.engine.test_projector import random_session
@@ -65,7 +67,7 @@ async def test_a_restart_folds_the_snapshot_and_the_tail_into_the_state_of_a_ful
         await projector.start()
         await random_session(rig, random.Random(11), steps=150)
         await rig.manager.engage_kill_switch("test", "ops", account="A9")
-        snapped = await save_engine_state(rig.manager, store)
+        snapped = await refresh_engine_snapshot(journal, store)
         await projector.catch_up()
         await projector.save(force_snapshot=True)
         assert snapped is not None and snapped == projector.position
@@ -93,6 +95,29 @@ async def test_a_restart_folds_the_snapshot_and_the_tail_into_the_state_of_a_ful
         assert restarted.manager.states.next_sequence("A1", "rnd") == (
             rebuilt.manager.states.next_sequence("A1", "rnd"))
         denied = await restarted.manager.place({**market(), "account": "A9"})
+        assert restarted.manager.states.orders[denied].status is OrderStatus.DENIED
+    store.close()
+
+
+async def test_a_snapshot_includes_what_another_writer_journaled(journal_url: str) -> None:
+    store = CheckpointStore.open(journal_url)
+    terminal = sim_terminal()
+    async with await AsyncJournal.open(journal_url) as journal:
+        live, _ = await start(journal, terminal, store)
+        await live.manager.place(market())
+        await live.manager.drain()
+        other = OrderManager(journal, OrderRouter.single(live.broker))  # another process
+        await other.engage_kill_switch("halt", "ops", account="A1")
+        await live.manager.place(limit(1.0))  # the live manager never saw the kill switch
+        await live.manager.drain()
+        head = (await journal.head()).position
+        assert await refresh_engine_snapshot(journal, store) == head
+        restarted, report = await start(journal, terminal, store)
+        rebuilt, _ = await start(journal, terminal, None)
+        assert (report.restored_from, report.replayed) == (head, 0)
+        assert engine_state_hash(restarted.manager) == engine_state_hash(rebuilt.manager)
+        assert engine_state_hash(restarted.manager) != engine_state_hash(live.manager)
+        denied = await restarted.manager.place(market())
         assert restarted.manager.states.orders[denied].status is OrderStatus.DENIED
     store.close()
 
@@ -158,4 +183,66 @@ async def test_a_restarted_listener_reads_the_history_after_its_watermark(
         assert (await journal.head()).position == head
         old_history = 2 * old_orders  # a deal and a finished order each
         assert resumed.polled_records <= unsaved.polled_records - old_history
+    store.close()
+
+
+async def test_progress_marks_skip_the_hash_and_snapshots_carry_it(journal_url: str) -> None:
+    store = CheckpointStore.open(journal_url)
+    async with await AsyncJournal.open(journal_url) as journal:
+        rig, _ = await start(journal, sim_terminal(), store)
+        projector = Projector(journal, store, standard_set(default_mode=AccountMode.HEDGING),
+                              snapshot_every=10**6)
+        await rig.manager.place(market())
+        await rig.manager.drain()
+        folded = await projector.catch_up()
+        head = (await journal.head()).position
+        assert folded == head
+        mark = store.checkpoint("orders")
+        assert mark is not None and (mark.position, mark.state_hash) == (head, UNHASHED)
+        assert store.snapshot_positions("orders") == []
+        await projector.save(force_snapshot=True)
+        mark = store.checkpoint("orders")
+        assert mark is not None and mark.state_hash == projector.state_hashes()["orders"]
+    store.close()
+
+
+def test_an_unreadable_watermark_is_ignored_and_the_history_read_in_full(
+    journal_url: str,
+) -> None:
+    from oms.broker.port import HistoryCursor
+    from oms.engine.listener import resume_point, watermark_body
+    from oms.projections import ProjectionError
+
+    store = CheckpointStore.open(journal_url)
+    body = watermark_body(HistoryCursor(90_000, 80_000, frozenset({1}), frozenset()),
+                          frozenset({7, 3}))
+    store.save_watermark("listener.x", body)
+    assert store.watermark("listener.x") == {**body, "open_tickets": [3, 7]}
+    cursor, tickets = resume_point(body, 60_000)
+    assert (cursor.deals_from_msc, cursor.orders_from_msc, tickets) == (
+        30_000, 20_000, frozenset({3, 7}))
+    assert cursor.seen_deals == frozenset()  # the overlap is read again, not filtered
+    for bad in ({**body, "format": 2}, {**body, "deals_from_msc": "soon"}):
+        with pytest.raises(ValueError, match="watermark"):
+            resume_point(bad, 0)
+    with store.engine.begin() as conn:
+        conn.execute(WATERMARKS.update().values(body=b"{not json"))
+    with pytest.raises(ProjectionError, match=r"listener\.x watermark is unreadable"):
+        store.watermark("listener.x")
+    store.close()
+
+
+async def test_a_listener_with_a_corrupt_watermark_reads_all_history(journal_url: str) -> None:
+    store = CheckpointStore.open(journal_url)
+    terminal = sim_terminal("netting")
+    async with await AsyncJournal.open(journal_url) as journal:
+        first, _ = await start(journal, terminal, store)
+        for _ in range(5):
+            await first.manager.place(market())
+        await first.manager.drain()
+        with store.engine.begin() as conn:
+            conn.execute(WATERMARKS.update().values(body=b"[]"))
+        _, corrupt = await start(journal, terminal, store)
+        _, unsaved = await start(journal, terminal, None)
+        assert corrupt.polled_records == unsaved.polled_records >= 10
     store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -12,6 +13,7 @@ from journal import (
     Head,
     Journal,
     NewEvent,
+    RecordedEvent,
     WrongExpectedVersion,
 )
 from tests.journal.conftest import event
@@ -118,3 +120,14 @@ def test_awkward_text_round_trips_exactly(journal: Journal) -> None:
     assert recorded.payload == payload
     assert recorded.metadata == {"m": awkward}
     assert journal.verify().ok
+
+
+def test_events_read_back_are_frozen_recorded_events(journal: Journal) -> None:
+    (written,) = journal.append("s", [NewEvent("Placed", {"n": 1}, metadata={"m": 2})])
+    (read,) = list(journal.read_all())
+    assert type(read) is RecordedEvent and type(written) is RecordedEvent
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.payload = {}  # type: ignore[misc]
+    rebuilt = RecordedEvent(**{f.name: getattr(read, f.name) for f in dataclasses.fields(read)})
+    assert rebuilt == read and repr(rebuilt) == repr(read)
+    assert read.payload == {"n": 1} and read.metadata == {"m": 2}

@@ -217,3 +217,31 @@ def test_a_failing_commit_listener_does_not_fail_the_append(journal: Journal) ->
     journal.add_commit_listener(seen.append)
     assert journal.append("s", [event(1)])[0].position == 1
     assert seen == [1]
+
+
+async def test_async_batches_cover_every_event_once_in_order(journal_url: str) -> None:
+    async with await AsyncJournal.open(journal_url, read_batch_size=4) as journal:
+        written = await journal.append("s", [event(n) for n in range(10)])
+        batches = [b async for b in journal.read_batches()]
+        assert [len(b) for b in batches] == [4, 4, 2]
+        assert [e for b in batches for e in b] == written
+        limited = [b async for b in journal.read_batches(from_position=1, limit=6)]
+        assert [[e.position for e in b] for b in limited] == [[2, 3, 4, 5], [6, 7]]
+        assert [b async for b in journal.read_batches(limit=0)] == []
+        assert [b async for b in journal.read_batches(from_position=10)] == []
+        with pytest.raises(InvalidEvent, match="from_position"):
+            [b async for b in journal.read_batches(from_position=-1)]
+
+
+async def test_stopping_early_leaves_the_journal_usable(journal_url: str) -> None:
+    async with await AsyncJournal.open(journal_url, read_batch_size=2) as journal:
+        written = await journal.append("s", [event(n) for n in range(7)])
+        seen = []
+        reader = journal.read_all()
+        async for recorded in reader:
+            seen.append(recorded)
+            if len(seen) == 3:
+                break
+        await reader.aclose()  # type: ignore[attr-defined]
+        assert seen == written[:3]
+        assert [e async for e in journal.read_all(from_position=3)] == written[3:]
