@@ -76,14 +76,13 @@ def restore_engine(manager: OrderManager, snapshot: dict[str, Any]) -> None:
 async def save_engine_state(
     manager: OrderManager, store: CheckpointStore, keep: int = 3
 ) -> int | None:
-    """Store a snapshot of the manager's state; its position, or None when not settled."""
-    snapshot = engine_snapshot(manager)
-    if snapshot is None or snapshot["position"] == 0:
-        return None
-    digest = hashlib.sha256(canonical_json(snapshot)).hexdigest()
-    await asyncio.to_thread(store.save_snapshot, ENGINE_STATE, snapshot, digest)
-    await asyncio.to_thread(store.prune, ENGINE_STATE, keep)
-    return int(snapshot["position"])
+    """Store a snapshot of a manager that has just folded the journal; its position.
+
+    None when a record still waits for its predecessor. Only for a manager whose state is
+    a fold of the journal (right after `Recovery` folded it); otherwise use
+    `refresh_engine_snapshot`.
+    """
+    return await asyncio.to_thread(_store_snapshot, manager, store, keep)
 
 
 async def load_engine_state(
@@ -110,14 +109,35 @@ class _QuietLog(EventLog):
 
 
 async def refresh_engine_snapshot(
-    journal: AsyncJournal, store: CheckpointStore, keep: int = 3
+    journal: AsyncJournal,
+    store: CheckpointStore,
+    *,
+    min_tail: int = 1,
+    keep: int = 3,
+    batch: int = 2_000,
 ) -> int | None:
-    """Fold the journal after the newest engine snapshot into a new one; its position."""
+    """Fold the journal after the newest engine snapshot into a new one; its position.
+
+    Nothing is stored (None) when the tail is shorter than `min_tail`. The fold goes in
+    small batches with a turn of the loop between them, and the snapshot is encoded and
+    stored on a worker thread, so a running engine keeps serving while it is refreshed.
+    """
     scratch = OrderManager(journal, OrderRouter({}, []), log=_QuietLog())
     start = await load_engine_state(scratch, store)
     with gc_paused():
-        async for batch in read_batches(journal, scratch.states.position):
-            scratch.absorb(batch)
-    if scratch.states.position == start:
-        return start or None
-    return await save_engine_state(scratch, store, keep)
+        async for records in read_batches(journal, scratch.states.position, batch):
+            scratch.absorb(records)
+            await asyncio.sleep(0)
+    if scratch.states.position - start < max(1, min_tail):
+        return None
+    return await asyncio.to_thread(_store_snapshot, scratch, store, keep)
+
+
+def _store_snapshot(manager: OrderManager, store: CheckpointStore, keep: int) -> int | None:
+    snapshot = engine_snapshot(manager)
+    if snapshot is None or snapshot["position"] == 0:
+        return None
+    digest = hashlib.sha256(canonical_json(snapshot)).hexdigest()
+    store.save_snapshot(ENGINE_STATE, snapshot, digest)
+    store.prune(ENGINE_STATE, keep)
+    return int(snapshot["position"])

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from journal import AsyncJournal, Journal
+from journal.errors import JournalError
 from oms.broker.sim import SimulatedTerminal
 from oms.domain.enums import AccountMode, OrderStatus
 from oms.engine.listener import StatusListener
@@ -245,4 +246,61 @@ async def test_a_listener_with_a_corrupt_watermark_reads_all_history(journal_url
         _, corrupt = await start(journal, terminal, store)
         _, unsaved = await start(journal, terminal, None)
         assert corrupt.polled_records == unsaved.polled_records >= 10
+    store.close()
+
+
+async def test_the_watermark_never_moves_past_events_that_were_not_journaled(
+    journal_url: str,
+) -> None:
+    store = CheckpointStore.open(journal_url)
+    terminal = sim_terminal()
+    journal = await AsyncJournal.open(journal_url)
+    rig, _ = await start(journal, terminal, store)
+    coid = await rig.manager.place(limit(1.0))
+    await rig.manager.drain()
+    await rig.listener.poll_once()
+    name = StatusListener.watermark_name("default")
+    before = store.watermark(name)
+    ticket = rig.manager.states.orders[coid].broker_order_id
+    assert before is not None and ticket is not None
+    terminal.market.advance(30)
+    terminal.faults.fill_order(ticket, price=1.0)
+    await journal.close()  # the fill cannot be journaled now
+    with pytest.raises(JournalError, match="closed"):
+        await rig.listener.poll_once()
+    assert store.watermark(name) == before
+    async with await AsyncJournal.open(journal_url) as reopened:
+        again, report = await start(reopened, terminal, store)
+        assert report.polled_events == 1
+        assert again.manager.states.orders[coid].status is OrderStatus.FILLED
+        assert store.watermark(name) != before
+    store.close()
+
+
+async def test_a_running_engine_refreshes_its_snapshot_once_the_tail_is_long_enough(
+    journal_url: str,
+) -> None:
+    from oms.engine.app import Engine
+
+    store = CheckpointStore.open(journal_url)
+    terminal = sim_terminal()
+    broker = sim_broker(terminal)
+    async with await AsyncJournal.open(journal_url) as journal:
+        engine = Engine(journal, OrderRouter.single(broker), store=store, snapshot_every=6,
+                        engine_snapshot_interval_s=3600)
+        async with engine:
+            await engine.manager.place(market())
+            await engine.manager.drain()
+            assert await engine.snapshot_engine_state() is None  # 3 events: not due
+            await engine.manager.place(market())
+            await engine.manager.drain()
+            head = (await journal.head()).position
+            assert await engine.snapshot_engine_state() == head == 6
+            assert store.snapshot_positions(ENGINE_STATE) == [6]
+            await engine.manager.place(market())
+            await engine.manager.drain()
+        assert store.snapshot_positions(ENGINE_STATE) == [6, 9]  # and one on leaving
+        again, report = await start(journal, terminal, store)
+        assert (report.restored_from, report.replayed) == (9, 0)
+        assert engine_state_hash(again.manager) == engine_state_hash(engine.manager)
     store.close()
