@@ -1,4 +1,8 @@
-"""The broker port: what the engine may ask of any broker, in records that name no broker API."""
+"""The broker port: what the engine may ask of any broker, in records that name no broker API.
+
+It speaks the domain's vocabulary (`oms.domain.enums`) and the domain's float prices and
+volumes; an adapter rounds what its broker reports and checks grids exactly on its side.
+"""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ Figures: `orders_per_s` and `events_per_s` end to end (an order counts when its 
 is journaled), `p50_us`/`p99_us` from entering place() to the broker send (monotonic stage
 stamps of the journaled events), `journal_p50_us` the part of that until the intent's
 durable commit came back, `commit_to_send_p50_us` the rest (the background task starting
-and building the request), the process's CPU time per order (all threads) and the
-journal's commits per order.
+and building the request), the process's CPU time per order (all threads; the event-loop
+thread alone in `loop_cpu_us_per_order`) and the journal's commits per order.
 """
 
 from __future__ import annotations
@@ -115,9 +115,11 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
 
     started = time.perf_counter()
     cpu_started = time.process_time()
+    loop_cpu_started = time.thread_time()
     await asyncio.gather(*(worker(n) for n in range(in_flight)))
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
+    loop_cpu = time.thread_time() - loop_cpu_started
     await manager.drain()
     commits = journal.journal.writer.commits
     await journal.close()
@@ -134,6 +136,7 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
         "commit_to_send_p50_us": round(percentile(handoff_ns, 0.5) / 1000, 1),
         "commit_to_send_p99_us": round(percentile(handoff_ns, 0.99) / 1000, 1),
         "cpu_us_per_order": round(cpu / placed * 1e6, 1),
+        "loop_cpu_us_per_order": round(loop_cpu / placed * 1e6, 1),
         "orders_per_cpu_s": round(placed / cpu),
         "commits_per_order": round(commits / placed, 3),
         "events_by_type": kinds,
