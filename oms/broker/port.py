@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
+from oms.domain.enums import Filling, OrderType, Side, TimeInForce
 from oms.errors import OmsError
 
 MAX_CLIENT_ID_CHARS = 29
@@ -17,40 +18,6 @@ _CLIENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,29}$")
 
 class BrokerRequestError(OmsError):
     """A command the broker could never accept, refused before anything is sent."""
-
-
-class Side(StrEnum):
-    """Direction of an order, a deal or a position."""
-
-    BUY = "buy"
-    SELL = "sell"
-
-
-class OrderKind(StrEnum):
-    """How an order meets the market."""
-
-    MARKET = "market"
-    LIMIT = "limit"
-    STOP = "stop"
-    STOP_LIMIT = "stop_limit"
-
-
-class Filling(StrEnum):
-    """What happens to volume that cannot fill at once."""
-
-    FOK = "fok"
-    IOC = "ioc"
-    RETURN = "return"
-    BOC = "boc"
-
-
-class Expiry(StrEnum):
-    """How long a resting order lives."""
-
-    GTC = "gtc"
-    DAY = "day"
-    SPECIFIED = "specified"
-    SPECIFIED_DAY = "specified_day"
 
 
 class OutcomeStatus(StrEnum):
@@ -83,8 +50,8 @@ def _check_client_id(client_id: str) -> None:
         )
 
 
-def _check_positive(name: str, value: Decimal | None) -> None:
-    if value is not None and not (value.is_finite() and value > 0):
+def _check_positive(name: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
         raise BrokerRequestError(f"{name} must be a positive finite number, got {value}")
 
 
@@ -96,14 +63,14 @@ class PlaceOrder:
     magic: int
     symbol: str
     side: Side
-    kind: OrderKind
-    volume: Decimal
-    price: Decimal | None = None
-    stop_limit: Decimal | None = None
-    sl: Decimal | None = None
-    tp: Decimal | None = None
+    kind: OrderType
+    volume: float
+    price: float | None = None
+    stop_limit: float | None = None
+    sl: float | None = None
+    tp: float | None = None
     filling: Filling | None = None
-    expiry: Expiry = Expiry.GTC
+    expiry: TimeInForce = TimeInForce.GTC
     expiration_s: int | None = None
     deviation_points: int | None = None
     position: int | None = None
@@ -117,15 +84,13 @@ class PlaceOrder:
         _check_positive("volume", self.volume)
         for name in ("price", "stop_limit", "sl", "tp"):
             _check_positive(name, getattr(self, name))
-        if self.kind is not OrderKind.MARKET and self.price is None:
+        if self.kind is not OrderType.MARKET and self.price is None:
             raise BrokerRequestError(f"a {self.kind} order needs a price")
-        if (self.kind is OrderKind.STOP_LIMIT) != (self.stop_limit is not None):
+        if (self.kind is OrderType.STOP_LIMIT) != (self.stop_limit is not None):
             raise BrokerRequestError("stop_limit is required for, and only for, stop-limit orders")
-        if (self.expiry in (Expiry.SPECIFIED, Expiry.SPECIFIED_DAY)) != (
-            self.expiration_s is not None
-        ):
+        if (self.expiry is TimeInForce.SPECIFIED) != (self.expiration_s is not None):
             raise BrokerRequestError("expiration_s is required for, and only for, specified expiry")
-        if self.kind is not OrderKind.MARKET and self.position is not None:
+        if self.kind is not OrderType.MARKET and self.position is not None:
             raise BrokerRequestError("only a market order can close a position")
 
 
@@ -135,11 +100,11 @@ class ModifyOrder:
 
     client_id: str
     ticket: int
-    price: Decimal
-    stop_limit: Decimal | None = None
-    sl: Decimal | None = None
-    tp: Decimal | None = None
-    expiry: Expiry = Expiry.GTC
+    price: float
+    stop_limit: float | None = None
+    sl: float | None = None
+    tp: float | None = None
+    expiry: TimeInForce = TimeInForce.GTC
     expiration_s: int | None = None
 
     def __post_init__(self) -> None:
@@ -170,8 +135,8 @@ class ModifyPosition:
     client_id: str
     symbol: str
     position: int
-    sl: Decimal | None = None
-    tp: Decimal | None = None
+    sl: float | None = None
+    tp: float | None = None
 
     def __post_init__(self) -> None:
         _check_client_id(self.client_id)
@@ -207,9 +172,9 @@ class SendAttempt:
     retcode: int | None
     error_code: int | None
     reason: str
-    price: Decimal | None
-    bid: Decimal | None
-    ask: Decimal | None
+    price: float | None
+    bid: float | None
+    ask: float | None
     sent_ns: int
     answered_ns: int
 
@@ -224,12 +189,12 @@ class BrokerOrder:
     state: int
     magic: int
     comment: str
-    volume_initial: Decimal
-    volume_current: Decimal
-    price_open: Decimal
-    price_stoplimit: Decimal
-    sl: Decimal
-    tp: Decimal
+    volume_initial: float
+    volume_current: float
+    price_open: float
+    price_stoplimit: float
+    sl: float
+    tp: float
     position_id: int
     time_setup_msc: int
     time_done_msc: int
@@ -251,12 +216,12 @@ class BrokerDeal:
     entry: int
     magic: int
     position_id: int
-    volume: Decimal
-    price: Decimal
-    commission: Decimal
-    swap: Decimal
-    profit: Decimal
-    fee: Decimal
+    volume: float
+    price: float
+    commission: float
+    swap: float
+    profit: float
+    fee: float
     time_msc: int
     reason: int
     comment: str
@@ -271,10 +236,10 @@ class BrokerPosition:
     symbol: str
     side: Side
     magic: int
-    volume: Decimal
-    price_open: Decimal
-    sl: Decimal
-    tp: Decimal
+    volume: float
+    price_open: float
+    sl: float
+    tp: float
     time_msc: int
     time_update_msc: int
     comment: str
@@ -290,9 +255,9 @@ class SendOutcome:
     reason: str = ""
     order_ticket: int | None = None
     deal_ticket: int | None = None
-    filled_volume: Decimal = Decimal(0)
-    fill_price: Decimal | None = None
-    open_volume: Decimal = Decimal(0)
+    filled_volume: float = 0.0
+    fill_price: float | None = None
+    open_volume: float = 0.0
     attempts: tuple[SendAttempt, ...] = ()
     matched_by: str | None = None
     order: BrokerOrder | None = None
@@ -313,8 +278,8 @@ class OrderQuery:
     magic: int
     symbol: str
     side: Side
-    kind: OrderKind
-    volume: Decimal
+    kind: OrderType
+    volume: float
     ticket: int | None = None
     known_tickets: frozenset[int] = field(default_factory=frozenset)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import time
 from collections import Counter, deque
@@ -16,6 +18,7 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from oms.cli.book_terminal import TerminalBook
 from oms.cli.main import app
 from oms.config import Settings
 from oms.errors import OmsError
@@ -74,8 +77,17 @@ def render_ladder(
     signals: Iterable[str],
     tick_size: float,
     events: int,
+    lot_units: int | None = None,
+    note: str = "",
 ) -> Group:
-    """The depth ladder with spread, imbalance, weighted mid, last trade and recent signals."""
+    """The depth ladder with spread, imbalance, weighted mid, last trade and recent signals.
+
+    Sizes are in book units, or in lots when `lot_units` (units per lot) is given.
+    """
+
+    def size(units: int) -> str:
+        return str(units) if lot_units is None else _price(units, 1 / lot_units)
+
     table = Table(title=f"{symbol} depth", expand=False)
     table.add_column("bid size", justify="right", style="green")
     table.add_column("price", justify="right")
@@ -84,16 +96,16 @@ def render_ladder(
     asks = book.cumulative_depth(ASK, levels)
     ask_sizes = dict(book.depth(ASK, levels))
     for price, cum in reversed(asks):
-        table.add_row("", _price(price, tick_size), str(ask_sizes[price]), str(cum))
+        table.add_row("", _price(price, tick_size), size(ask_sizes[price]), size(cum))
     spread = book.spread
     table.add_row("", f"spread {spread if spread is not None else '-'}", "", "", style="bold")
     bid_sizes = dict(book.depth(BID, levels))
     for price, cum in book.cumulative_depth(BID, levels):
-        table.add_row(str(bid_sizes[price]), _price(price, tick_size), "", str(cum))
+        table.add_row(size(bid_sizes[price]), _price(price, tick_size), "", size(cum))
     imb1, imb_n = book.imbalance(1), book.imbalance(levels)
     trade = book.last_trade
     last = (
-        f"{trade.size} @ {_price(trade.price, tick_size)}"
+        f"{size(trade.size)} @ {_price(trade.price, tick_size)}"
         + (f" by {side_name(trade.aggressor)}" if trade.aggressor is not None else "")
         if trade
         else "-"
@@ -107,7 +119,7 @@ def render_ladder(
         f"mid {_price(book.mid, tick_size, 1)}  "
         f"weighted mid {_price(book.weighted_mid(), tick_size, 2)}"
         f"\nimbalance top1 {_fmt(imb1)}  top{levels} {_fmt(imb_n)}"
-        f"\nlast trade {last}   events {events}  {' '.join(flags)}"
+        f"\nlast trade {last}   events {events}{note}  {' '.join(flags)}"
     )
     recent = "\n".join(signals) or "(none yet)"
     return Group(table, Panel(stats, title="book"), Panel(recent, title="last signals"))
@@ -142,11 +154,24 @@ def book_command(
     file: Annotated[
         Path | None, typer.Argument(help="with `replay`: recording or LOBSTER file")
     ] = None,
+    source: Annotated[
+        str,
+        typer.Option(
+            help="live: `synthetic` (seeded feed) or `terminal` (market_book_get of the "
+            "terminal OMS_MT5_BACKEND names)"
+        ),
+    ] = "synthetic",
     levels: Annotated[int, typer.Option(help="levels shown per side")] = 10,
-    events: Annotated[int, typer.Option(help="stop after this many events (0: no limit)")] = 0,
-    rate: Annotated[float, typer.Option(help="live: synthetic events per second")] = 2_000.0,
-    seed: Annotated[int, typer.Option(help="live: seed of the synthetic feed")] = 11,
-    tick_size: Annotated[float, typer.Option(help="price of one tick, for display")] = 0.01,
+    events: Annotated[
+        int,
+        typer.Option(help="stop after this many events, or terminal snapshots (0: no limit)"),
+    ] = 0,
+    rate: Annotated[float, typer.Option(help="synthetic: events per second")] = 2_000.0,
+    seed: Annotated[int, typer.Option(help="synthetic: seed of the feed")] = 11,
+    interval: Annotated[float, typer.Option(help="terminal: seconds between snapshots")] = 0.1,
+    tick_size: Annotated[
+        float, typer.Option(help="price of one tick, for display (terminal: from symbol_info)")
+    ] = 0.01,
     once: Annotated[
         bool, typer.Option(help="live: print the ladder once at the end, no Live view")
     ] = False,
@@ -168,82 +193,140 @@ def book_command(
         return
     if file is not None:
         raise OmsError(f"unexpected argument {file}; did you mean `oms book replay {file}`?")
+    if source not in ("synthetic", "terminal"):
+        raise OmsError(f"--source must be `synthetic` or `terminal`, got {source!r}")
     if levels < 1:
         raise OmsError(f"--levels must be at least 1, got {levels}")
     if rate <= 0:
         raise OmsError(f"--rate must be positive, got {rate}")
-    _live(console, target, levels, events, rate, seed, tick_size, once, record)
-
-
-def _live(
-    console: Console,
-    symbol: str,
-    levels: int,
-    limit: int,
-    rate: float,
-    seed: int,
-    tick_size: float,
-    once: bool,
-    record: Path | None,
-) -> None:
+    if interval < 0:
+        raise OmsError(f"--interval must not be negative, got {interval}")
     if record is not None and record.exists():
         raise OmsError(f"{record} already exists; choose a new file for the recording")
+    if source == "synthetic" and once and events <= 0:
+        raise OmsError("--once needs --events N (the ladder is printed after N events)")
     writer = RecordingWriter(record) if record is not None else None
+    view = LiveView(console, target, levels, events, once)
     try:
-        _run_live(console, symbol, levels, limit, rate, seed, tick_size, once, writer)
+        if source == "terminal":
+            _run_terminal(view, Settings(), interval, writer)
+        else:
+            _run_synthetic(view, rate, seed, tick_size, writer)
     finally:
         if writer is not None:
             writer.close()
             console.print(f"recorded {writer.count} events to {record}")
 
 
-def _run_live(
-    console: Console,
-    symbol: str,
-    levels: int,
-    limit: int,
-    rate: float,
-    seed: int,
-    tick_size: float,
-    once: bool,
-    writer: RecordingWriter | None,
+@dataclasses.dataclass(frozen=True)
+class LiveView:
+    """Where and how the live ladder is shown, and when it stops (limit 0: never)."""
+
+    console: Console
+    symbol: str
+    levels: int
+    limit: int
+    once: bool
+
+
+class Ladder:
+    """The rolling book and signal engine behind the live ladder, fed one event at a time."""
+
+    def __init__(self, tick_size: float, writer: RecordingWriter | None, l3: bool) -> None:
+        self.rolling = RollingBook(l3=l3)
+        self.engine = SignalEngine(Settings().market_signals)
+        self.recent: deque[str] = deque(maxlen=8)
+        self.tick_size = tick_size
+        self.writer = writer
+        self.count = 0
+
+    def apply(self, event: MarketEvent) -> None:
+        """Record the event, update the book and keep the signals it fires."""
+        if self.writer is not None:
+            self.writer.write(event)
+        observations = self.rolling.apply(event)
+        for signal in self.engine.on_event(event.ts_ns, observations, self.rolling.book):
+            self.recent.append(describe(signal, self.tick_size))
+        self.count += 1
+
+    def render(self, view: LiveView, lot_units: int | None = None, note: str = "") -> Group:
+        """The ladder as it stands."""
+        return render_ladder(
+            view.symbol, self.rolling.book, view.levels, self.recent, self.tick_size,
+            self.count, lot_units, note,
+        )  # fmt: skip
+
+
+def _run_synthetic(
+    view: LiveView, rate: float, seed: int, tick_size: float, writer: RecordingWriter | None
 ) -> None:
-    rolling = RollingBook(l3=True)
-    engine = SignalEngine(Settings().market_signals)
-    recent: deque[str] = deque(maxlen=8)
-    if once and limit <= 0:
-        raise OmsError("--once needs --events N (the ladder is printed after N events)")
-    total = limit if limit > 0 else None
+    ladder = Ladder(tick_size, writer, l3=True)
+    total = view.limit if view.limit > 0 else None
     feed = synthetic_events(total, seed=seed)
-    count = 0
 
     def step(n: int) -> bool:
-        nonlocal count
         for event in islice(feed, n):
-            if writer is not None:
-                writer.write(event)
-            for signal in engine.on_event(event.ts_ns, rolling.apply(event), rolling.book):
-                recent.append(describe(signal, tick_size))
-            count += 1
-        return total is None or count < total
+            ladder.apply(event)
+        return total is None or ladder.count < total
 
-    if once:
+    if view.once:
         while step(10_000):
             pass
-        console.print(render_ladder(symbol, rolling.book, levels, recent, tick_size, count))
+        view.console.print(ladder.render(view))
         return
     started = time.monotonic()
-    with Live(console=console, refresh_per_second=4) as live:
+    with Live(console=view.console, refresh_per_second=4) as live:
         try:
             while True:
-                due = int((time.monotonic() - started) * rate) - count
+                due = int((time.monotonic() - started) * rate) - ladder.count
                 more = step(max(1, due))
-                live.update(render_ladder(symbol, rolling.book, levels, recent, tick_size, count))
+                live.update(ladder.render(view))
                 if not more:
                     break
                 time.sleep(0.05)  # pacing the display, not synchronisation
         except KeyboardInterrupt:
             pass
+
+
+def _run_terminal(
+    view: LiveView, settings: Settings, interval: float, writer: RecordingWriter | None
+) -> None:
+    """Poll the terminal's depth; `--once` alone prints the first snapshot."""
+    limit = 1 if view.once and view.limit <= 0 else view.limit
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_watch_terminal(view, settings, interval, limit, writer))
+
+
+async def _watch_terminal(
+    view: LiveView,
+    settings: Settings,
+    interval: float,
+    limit: int,
+    writer: RecordingWriter | None,
+) -> None:
+    async with TerminalBook(settings, view.symbol) as terminal:
+        differ = terminal.differ
+        ladder = Ladder(differ.tick_size, writer, l3=False)
+
+        async def poll() -> bool:
+            for event in await terminal.poll():
+                ladder.apply(event)
+            return limit <= 0 or terminal.polls < limit
+
+        def render() -> Group:
+            note = f"  snapshots {terminal.polls}"
+            return ladder.render(view, differ.units_per_lot, note)
+
+        if view.once:
+            while await poll():
+                pass
+            view.console.print(render())
+            return
+        with Live(console=view.console, refresh_per_second=4) as live:
+            while await poll():
+                live.update(render())
+                await asyncio.sleep(interval)  # the polling rate, not synchronisation
+            live.update(render())
 
 
 def _replay(

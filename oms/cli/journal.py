@@ -1,20 +1,16 @@
-"""`oms init`, `oms verify` and the first `oms demo`: the journal from the command line."""
+"""`oms init` and `oms verify`: the journal from the command line."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from journal import Head, Journal, NewEvent, VerifyReport, migrate
+from journal import Head, Journal, VerifyReport, migrate
 from oms.cli.main import app
 from oms.config import Settings
-
-DEMO_DATABASE = "demo.db"
 
 DbOption = Annotated[
     str | None,
@@ -58,45 +54,6 @@ def verify(
         _print_report(Console(), report)
     if not report.ok:
         raise typer.Exit(1)
-
-
-@app.command("demo")
-def demo() -> None:
-    """Migrate a fresh SQLite journal in the working directory, append, verify and print."""
-    path = Path.cwd() / DEMO_DATABASE
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
-    console = Console()
-    migrate(url)
-    with Journal.open(url) as journal:
-        journal.append(
-            "order-1",
-            [
-                NewEvent("OrderSubmitted", {"symbol": "EURUSD", "side": "buy", "volume": 0.1}),
-                NewEvent("OrderAccepted", {"ticket": 1001}),
-            ],
-            expected_version=0,
-        )
-        journal.append(
-            "order-2",
-            [NewEvent("OrderSubmitted", {"symbol": "XAUUSD", "side": "sell", "volume": 0.02})],
-            expected_version=0,
-        )
-        journal.append("order-1", [NewEvent("OrderFilled", {"price": 1.08765})], 2)
-        table = Table(title=f"journal {path.name}")
-        for column in ("pos", "stream", "ver", "type"):
-            table.add_column(column, no_wrap=True)
-        table.add_column("payload", overflow="fold")
-        table.add_column("hash", no_wrap=True)
-        for recorded in journal.read_all():
-            table.add_row(
-                str(recorded.position), recorded.stream_id, str(recorded.version),
-                recorded.type, json.dumps(recorded.payload, separators=(",", ":")),
-                recorded.hash[:10] + "…",
-            )
-        console.print(table)
-        _print_report(console, journal.verify())
 
 
 def _print_report(console: Console, report: VerifyReport) -> None:

@@ -44,6 +44,8 @@ def _register_commands() -> None:
     """Import the command modules; each adds its commands to `app`."""
     # Command modules are listed here as they land.
     import oms.cli.book
+    import oms.cli.demo
+    import oms.cli.engine
     import oms.cli.reconcile
     import oms.cli.reports
     import oms.cli.sim  # noqa: F401

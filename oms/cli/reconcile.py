@@ -33,13 +33,13 @@ async def build_reconciler(settings: Settings, journal: Journal) -> Reconciler:
     """A reconciler over its own connection to the configured terminal."""
     from oms.broker.mt5.factory import build_broker
     from oms.reconcile.lock import lock_for
-    from oms.reconcile.snapshot import AdapterSnapshotSource
+    from oms.reconcile.snapshot import TerminalSnapshotSource
 
     broker = build_broker(settings)
     await broker.connect()
     return Reconciler(
         journal,
-        AdapterSnapshotSource(broker),
+        TerminalSnapshotSource(broker.worker),
         account=settings.reconcile_account,
         hedging=hedging_account(settings),
         lock=lock_for(settings.database_url),

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TextIO
 import typer
 
 from journal import Journal, RecordedEvent
+from oms.cli.audit import AUDIT_COLUMNS, audit_row
 from oms.cli.main import app
 from oms.cli.render import (
     DbOption,
@@ -34,10 +35,9 @@ from oms.domain.positions import Position
 from oms.domain.records import JournalRecord
 from oms.errors import OmsError
 from oms.projections import FillsBlotter, OrderBook, Positions, ProjectionSet, as_of, standard_set
+from oms.projections.latency import latency_table
 from oms.reconcile.events import RECONCILER_STREAM
 from oms.reconcile.history import discrepancy_history
-from oms.reports.audit import AUDIT_COLUMNS, audit_row
-from oms.reports.latency import latency_table
 
 audit_app = typer.Typer(no_args_is_help=True, help="Compliance exports of the journal.")
 app.add_typer(audit_app, name="audit")

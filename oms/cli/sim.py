@@ -67,4 +67,3 @@ def serve(
         if pacer is not None:
             pacer.stop()
     print("stopped", file=sys.stderr, flush=True)
-

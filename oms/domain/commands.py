@@ -138,6 +138,8 @@ def place_problems(cmd: PlaceOrder) -> list[tuple[str, str]]:
     if cmd.time_in_force is not TimeInForce.SPECIFIED and cmd.expiry_ns is not None:
         problems.append(("expiry_ns", f"only with time_in_force specified, not "
                          f"{cmd.time_in_force.value}"))
+    if cmd.filling is Filling.BOC and kind not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+        problems.append(("filling", f"boc is for limit and stop_limit orders, not {kind.value}"))
     if kind is OrderType.MARKET and cmd.time_in_force is not TimeInForce.GTC:
         problems.append(("time_in_force", "market orders take gtc only"))
     if cmd.position_by_id is not None:

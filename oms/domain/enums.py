@@ -45,6 +45,7 @@ class Filling(StrEnum):
     FOK = "fok"
     IOC = "ioc"
     RETURN = "return"
+    BOC = "boc"  # book or cancel: rests passively or is rejected, never trades at once
 
 
 class OrderStatus(StrEnum):

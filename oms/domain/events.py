@@ -72,12 +72,32 @@ class Event:
             type.__setattr__(cls, "_specs_cache", specs)
         return typing.cast(tuple[tuple[str, _Converter | None, bool], ...], specs)
 
+    @classmethod
+    def _payload_plan(cls) -> tuple[tuple[str, bool], ...]:
+        """(name, absent when None) per field: optional terms left at None are not written."""
+        plan = cls.__dict__.get("_plan_cache")
+        if plan is None:
+            plan = tuple(
+                (f.name, f.default is None) for f in dataclasses.fields(cls)
+            )
+            type.__setattr__(cls, "_plan_cache", plan)
+        return typing.cast(tuple[tuple[str, bool], ...], plan)
+
     def to_payload(self) -> dict[str, Any]:
-        """The event as a dict of JSON types (enums become their string values)."""
+        """The event as a dict of JSON types (enums become their string values).
+
+        An optional field that is None is left out (readers take the default for a missing
+        key): payloads stay small and free of nulls.
+        """
         out: dict[str, Any] = {}
-        for name, _conv, _req in self._field_specs():
+        for name, optional in self._payload_plan():
             value = getattr(self, name)
-            out[name] = value.value if isinstance(value, enum.Enum) else value
+            if value is None:
+                if optional:
+                    continue
+            elif isinstance(value, enum.Enum):
+                value = value.value
+            out[name] = value
         return out
 
     @classmethod

@@ -34,12 +34,19 @@ _CODE = re.compile(r"^[A-Za-z0-9_-]+$")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+_CHECKED: set[tuple[str, int]] = set()
+
+
 def check_code(kind: str, code: str, max_length: int) -> str:
     """Return `code` if it can be part of a client order id, else raise naming the problem."""
+    if (code, max_length) in _CHECKED:
+        return code  # a handful of account and strategy codes recur on every order
     if not code or len(code) > max_length or not _CODE.match(code):
         raise IdentifierError(
             f"{kind} code {code!r} must be 1-{max_length} characters of letters, digits, _ or -"
         )
+    if len(_CHECKED) < 4096:
+        _CHECKED.add((code, max_length))
     return code
 
 

@@ -303,13 +303,30 @@ def _illegal(order: Order, event_type: str) -> None:
     order._anomaly(kind, event_type)
 
 
-def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-        return
+OrderFold = Callable[[Order, str, dict[str, Any], int], None]
+
+
+def _transition(move: Callable[[Order, OrderStatus, dict[str, Any]], None]) -> OrderFold:
+    """A fold that counts the event, checks the transition table, then runs `move`.
+
+    An event that is no legal move from the current status is kept as an anomaly instead.
+    """
+
+    def fold(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+        order.events += 1
+        order.updated_ns = at
+        target = STEPS[order.status].get(event_type)
+        if target is None:
+            _illegal(order, event_type)
+        else:
+            move(order, target, p)
+
+    fold.__name__ = move.__name__
+    return fold
+
+
+@_transition
+def _on_terms(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
     order.account = p["account"]
     order.strategy = p["strategy"]
     order.symbol = p["symbol"]
@@ -328,9 +345,9 @@ def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None
     order.magic = get("magic", 0)
     order.position_id = get("position_id")
     order.position_by_id = get("position_by_id")
-    order.created_ns = at
+    order.created_ns = order.updated_ns
     order.status = target
-    if event_type == DENIED_T:
+    if target is _S.DENIED:
         order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
         order.reason = p["reason"]
 
@@ -342,135 +359,88 @@ def _settle(order: Order, target: OrderStatus) -> None:
         order.pending_cancel = order.pending_modify = None
 
 
-def _on_accepted(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
+@_transition
+def _on_accepted(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    order.broker_order_id = p["broker_order_id"]
+    order.retcode = p.get("retcode")
+    order.status = target
+
+
+@_transition
+def _on_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    order.retcode = p["retcode"]
+    order.reason = p["reason"]
+    if p.get("broker_order_id") is not None:
         order.broker_order_id = p["broker_order_id"]
-        order.retcode = p.get("retcode")
-        order.status = target
+    _settle(order, target)
 
 
-def _on_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        order.retcode = p["retcode"]
-        order.reason = p["reason"]
-        if p.get("broker_order_id") is not None:
-            order.broker_order_id = p["broker_order_id"]
-        _settle(order, target)
+@_transition
+def _on_modify_requested(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    order.pending_modify = p["request_id"]
+    order.status = target
 
 
-def _on_modify_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        order.pending_modify = p["request_id"]
-        order.status = target
+@_transition
+def _on_modified(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    get = p.get
+    if get("price") is not None:
+        order.price = p["price"]
+    if get("stop_limit_price") is not None:
+        order.stop_limit_price = p["stop_limit_price"]
+    if get("expiry_ns") is not None:
+        order.expiry_ns = p["expiry_ns"]
+    if get("sl") is not None:
+        order.sl = p["sl"] or None  # 0.0 removes the level
+    if get("tp") is not None:
+        order.tp = p["tp"] or None
+    order.pending_modify = None
+    order.status = target
 
 
-def _on_modified(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        get = p.get
-        if get("price") is not None:
-            order.price = p["price"]
-        if get("stop_limit_price") is not None:
-            order.stop_limit_price = p["stop_limit_price"]
-        if get("expiry_ns") is not None:
-            order.expiry_ns = p["expiry_ns"]
-        if get("sl") is not None:
-            order.sl = p["sl"] or None  # 0.0 removes the level
-        if get("tp") is not None:
-            order.tp = p["tp"] or None
-        order.pending_modify = None
-        order.status = target
+@_transition
+def _on_modify_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    order.pending_modify = None
+    order.retcode = p["retcode"]
+    order.status = target
 
 
-def _on_modify_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        order.pending_modify = None
-        order.retcode = p["retcode"]
-        order.status = target
+@_transition
+def _on_cancel_requested(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    order.pending_cancel = p["request_id"]
+    order.status = target
 
 
-def _on_cancel_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        order.pending_cancel = p["request_id"]
-        order.status = target
+@_transition
+def _on_cancel_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    order.pending_cancel = None
+    order.retcode = p["retcode"]
+    order.status = target
 
 
-def _on_cancel_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        order.pending_cancel = None
-        order.retcode = p["retcode"]
-        order.status = target
+_ENDED_BY = {_S.CANCELED: CANCELED_T, _S.EXPIRED: EXPIRED_T}
 
 
-def _on_ended(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        order.reason = p.get("reason", event_type)
-        _settle(order, target)
+@_transition
+def _on_ended(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    order.reason = p.get("reason", _ENDED_BY[target])
+    _settle(order, target)
 
 
-def _on_outcome_unknown(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        order.reason = p["reason"]
-        order.status = target
+@_transition
+def _on_outcome_unknown(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    order.reason = p["reason"]
+    order.status = target
 
 
-def _on_outcome_resolved(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-    order.events += 1
-    order.updated_ns = at
-    target = STEPS[order.status].get(event_type)
-    if target is None:
-        _illegal(order, event_type)
-    else:
-        if p.get("broker_order_id") is not None:
-            order.broker_order_id = p["broker_order_id"]
-        if order.status in _REFINED_BY_RESOLUTION:
-            target = RESOLUTION_STATUS[p["resolution"]]
-            order.reason = p.get("reason") or p["resolution"]
-        _settle(order, target)
+@_transition
+def _on_outcome_resolved(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+    if p.get("broker_order_id") is not None:
+        order.broker_order_id = p["broker_order_id"]
+    if order.status in _REFINED_BY_RESOLUTION:
+        target = RESOLUTION_STATUS[p["resolution"]]
+        order.reason = p.get("reason") or p["resolution"]
+    _settle(order, target)
 
 
 def _add_costs(order: Order, p: dict[str, Any]) -> None:
@@ -550,7 +520,6 @@ def _on_fill(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
         order.pending_cancel = order.pending_modify = None
 
 
-OrderFold = Callable[[Order, str, dict[str, Any], int], None]
 _HANDLERS: dict[str, OrderFold] = {
     SUBMITTED_T: _on_terms,
     DENIED_T: _on_terms,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from journal import AsyncJournal, EventIdConflict, NewEvent, RecordedEvent
 from oms.broker import port
@@ -139,15 +139,19 @@ class OrderManager:
                     kill.discard(scope)
         self.states.absorb(records)
 
-    def _metadata(self, coid: str, stages: Mapping[str, Stamp], fill: bool = False
-                  ) -> dict[str, Any]:
+    def _metadata(self, coid: str, stages: Mapping[str, Stamp], fill: bool,
+                  extra: Mapping[str, Any] | None) -> dict[str, Any]:
         """Correlation and the stages the order passed so far (a fill adds its own stamp)."""
         passed = dict(stages)
         if fill:
             passed[FILL] = stamp()
-        return {"correlation_id": coid, "stages": passed}
+        metadata = {"correlation_id": coid, "stages": passed}
+        if extra:
+            metadata.update(extra)
+        return metadata
 
-    async def append(self, coid: str, planned: list[Planned]) -> list[RecordedEvent]:
+    async def append(self, coid: str, planned: list[Planned],
+                     extra: Mapping[str, Any] | None = None) -> list[RecordedEvent]:
         """Journal events on an order's stream in one append; idempotent by event id.
 
         When some of them are recorded already (a deal the listener journaled first) the
@@ -159,7 +163,7 @@ class OrderManager:
         stages = self._stages.get(coid, {})
         events = [
             NewEvent(event_type, payload, event_id,
-                     self._metadata(coid, stages, event_type in FILL_TYPES))
+                     self._metadata(coid, stages, event_type in FILL_TYPES, extra))
             for event_type, payload, event_id in planned
         ]
         try:
@@ -207,10 +211,15 @@ class OrderManager:
     async def place(
         self, command: PlaceOrder | Mapping[str, Any], *, signal: Stamp | None = None
     ) -> str:
-        """Validate, check risk, journal the intent (durably), start the send; the order id."""
+        """Validate, check risk, journal the intent (durably), start the send; the order id.
+
+        A denied order's id is returned as well: its only event is `order.denied`, which the
+        strategy receives like every other update. Bad commands raise `CommandError`, a
+        missing route `NoRouteError`, a journal that cannot commit its error; in all three
+        cases nothing was sent.
+        """
         submit = stamp()
-        if not self.ready:
-            raise NotReadyError("the engine does not take orders until recovery has finished")
+        self._require_ready()
         cmd = command if isinstance(command, PlaceOrder) else PlaceOrder.parse(command)
         port_name = self.router.port_name(cmd.account, cmd.symbol, cmd.strategy)
         intent = submitted_event(cmd, self.states.next_sequence(cmd.account, cmd.strategy))
@@ -225,7 +234,13 @@ class OrderManager:
             await self.append(coid, [(OrderDenied.TYPE, event.to_payload(), f"{coid}:denied")])
             return coid
         self._rate.record(now_ns)
-        await self.append(coid, [(OrderSubmitted.TYPE, intent.to_payload(), f"{coid}:submitted")])
+        try:
+            await self.append(
+                coid, [(OrderSubmitted.TYPE, intent.to_payload(), f"{coid}:submitted")]
+            )
+        except BaseException:
+            self._stages.pop(coid, None)  # nothing journaled, nothing sent
+            raise
         stages[JOURNAL] = stamp()
         self._ports[coid] = port_name
         self._spawn(self._send_place(coid, port_name))
@@ -262,15 +277,22 @@ class OrderManager:
         order = self.states.orders[coid]
         stages = self._stages.setdefault(coid, {})
         try:
+            broker = self.router.ports[port_name]
+            close_by = order.position_by_id is not None
             try:
-                request = mapping.place_request(order)
+                request = (
+                    mapping.close_by_request(order) if close_by else mapping.place_request(order)
+                )
             except BrokerRequestError as exc:
                 reason = f"refused before sending: {exc}"
                 await self.append(coid, [translate.rejected(order, None, reason, None)])
                 return
             stages[BROKER_SEND] = stamp()
             try:
-                outcome = await self.router.ports[port_name].place(request)
+                if isinstance(request, port.CloseBy):
+                    outcome = await broker.close_by(request)
+                else:
+                    outcome = await broker.place(request)
             except Exception as exc:
                 outcome = port.SendOutcome(
                     OutcomeStatus.UNKNOWN, coid, reason=f"{type(exc).__name__}: {exc}"
@@ -279,7 +301,7 @@ class OrderManager:
             planned = translate.place_outcome(
                 order, outcome, self.states.versions.get(order_stream_id(coid), 0), ack["wall_ns"]
             )
-            await self.append(coid, planned)
+            await self.append(coid, planned, _attempts(outcome))
             if outcome.status is OutcomeStatus.UNKNOWN:
                 self._spawn(self._resolve_in_session(coid))
         except Exception as exc:
@@ -320,23 +342,26 @@ class OrderManager:
 
     # -- modify and cancel -----------------------------------------------------------------
 
-    def _working(self, coid: str) -> Order:
+    def _require_ready(self) -> None:
+        if not self.ready:
+            raise NotReadyError("the engine does not take orders until recovery has finished")
+
+    def _change_target(self, what: str, coid: str) -> tuple[Order, str]:
+        """The order a modify or cancel acts on, and the id its request gets in the stream."""
         order = self.states.get(coid)
         if order is None:
             raise UnknownOrderError(f"no order {coid!r} in the journal")
-        return order
+        if order.broker_order_id is None:
+            raise CommandError(what, [("client_order_id", "no broker ticket yet")])
+        version = self.states.versions[order_stream_id(coid)]
+        return order, f"{what[0]}{version + 1}"
 
     async def modify(self, command: ModifyOrder | Mapping[str, Any]) -> str:
         """Journal a modify request, then send it in the background; the request id."""
-        if not self.ready:
-            raise NotReadyError("the engine does not take orders until recovery has finished")
+        self._require_ready()
         cmd = command if isinstance(command, ModifyOrder) else ModifyOrder.parse(command)
         coid = cmd.client_order_id
-        order = self._working(coid)
-        if order.broker_order_id is None:
-            raise CommandError("modify", [("client_order_id", "no broker ticket yet")])
-        version = self.states.versions[order_stream_id(coid)]
-        request_id = f"m{version + 1}"
+        order, request_id = self._change_target("modify", coid)
         event = modify_requested_event(order, cmd, request_id)
         await self.append(coid, [(event.TYPE, event.to_payload(),
                                   f"{coid}:modify_requested:{request_id}")])
@@ -348,12 +373,7 @@ class OrderManager:
         try:
             request = mapping.modify_request(order, changes)
             broker = self._port_for(order)
-            try:
-                outcome = await broker.modify(request)
-            except Exception as exc:
-                outcome = port.SendOutcome(OutcomeStatus.UNKNOWN, coid, reason=repr(exc))
-            if outcome.status is OutcomeStatus.UNKNOWN:
-                outcome = await broker.confirm_modify(request)
+            outcome = await _sent_or_confirmed(broker.modify, broker.confirm_modify, request)
             if outcome.status is OutcomeStatus.UNKNOWN:
                 self._report_error(coid, "modify outcome unknown", request_id=request_id,
                                    reason=outcome.reason)
@@ -380,15 +400,10 @@ class OrderManager:
 
     async def cancel(self, command: CancelOrder | Mapping[str, Any]) -> str:
         """Journal a cancel request, then send it in the background; the request id."""
-        if not self.ready:
-            raise NotReadyError("the engine does not take orders until recovery has finished")
+        self._require_ready()
         cmd = command if isinstance(command, CancelOrder) else CancelOrder.parse(command)
         coid = cmd.client_order_id
-        order = self._working(coid)
-        if order.broker_order_id is None:
-            raise CommandError("cancel", [("client_order_id", "no broker ticket yet")])
-        version = self.states.versions[order_stream_id(coid)]
-        request_id = f"c{version + 1}"
+        order, request_id = self._change_target("cancel", coid)
         event = cancel_requested_event(order, cmd, request_id)
         await self.append(coid, [(event.TYPE, event.to_payload(),
                                   f"{coid}:cancel_requested:{request_id}")])
@@ -400,12 +415,7 @@ class OrderManager:
         try:
             request = mapping.cancel_request(order)
             broker = self._port_for(order)
-            try:
-                outcome = await broker.cancel(request)
-            except Exception as exc:
-                outcome = port.SendOutcome(OutcomeStatus.UNKNOWN, coid, reason=repr(exc))
-            if outcome.status is OutcomeStatus.UNKNOWN:
-                outcome = await broker.confirm_cancel(request)
+            outcome = await _sent_or_confirmed(broker.cancel, broker.confirm_cancel, request)
             await self.append(coid, self._cancel_events(order, request_id, outcome))
         except Exception as exc:
             self._report_error(coid, "canceling the order failed", error=repr(exc))
@@ -481,3 +491,33 @@ def _claimed_by_another(coid: str, outcome: port.SendOutcome) -> bool:
     except IdentifierError:
         return False
     return True
+
+
+def _attempts(outcome: port.SendOutcome) -> dict[str, Any] | None:
+    """Requote retries, kept in the answer's metadata so every send stays auditable."""
+    if len(outcome.attempts) < 2:
+        return None
+    return {"broker_attempts": [
+        {"number": a.number, "retcode": a.retcode, "error_code": a.error_code,
+         "reason": a.reason, "price": None if a.price is None else float(a.price),
+         "sent_ns": a.sent_ns, "answered_ns": a.answered_ns}
+        for a in outcome.attempts
+    ]}
+
+
+_Change = TypeVar("_Change", port.ModifyOrder, port.CancelOrder)
+
+
+async def _sent_or_confirmed(
+    send: Callable[[_Change], Awaitable[port.SendOutcome]],
+    confirm: Callable[[_Change], Awaitable[port.SendOutcome]],
+    request: _Change,
+) -> port.SendOutcome:
+    """Send a change; when its answer is lost (or the send raised), ask whether it took effect."""
+    try:
+        outcome = await send(request)
+    except Exception as exc:
+        outcome = port.SendOutcome(OutcomeStatus.UNKNOWN, request.client_id, reason=repr(exc))
+    if outcome.status is OutcomeStatus.UNKNOWN:
+        outcome = await confirm(request)
+    return outcome

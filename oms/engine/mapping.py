@@ -1,71 +1,55 @@
-"""The one place where domain vocabulary meets the broker port's.
+"""Domain orders as broker port requests, and broker deals as domain fill fields.
 
-`oms.broker.port` defines its own Side/OrderKind/Filling/Expiry enums (same values as
-`oms.domain.enums` plus MT5-only members) and Decimal prices; the engine speaks domain
-events with floats. Every conversion in either direction lives here.
+The port speaks the domain's enums and float prices, so what is left here is choosing which
+of an order's journaled terms a request carries, and reading MT5's integer deal codes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from oms.broker import port
 from oms.domain.enums import DealEntry, Filling, OrderType, Side, TimeInForce
 from oms.domain.order import Order
 
-_SIDE = {Side.BUY: port.Side.BUY, Side.SELL: port.Side.SELL}
-_KIND = {
-    OrderType.MARKET: port.OrderKind.MARKET,
-    OrderType.LIMIT: port.OrderKind.LIMIT,
-    OrderType.STOP: port.OrderKind.STOP,
-    OrderType.STOP_LIMIT: port.OrderKind.STOP_LIMIT,
-}
-_FILLING = {
-    Filling.FOK: port.Filling.FOK,
-    Filling.IOC: port.Filling.IOC,
-    Filling.RETURN: port.Filling.RETURN,
-}
-_EXPIRY = {
-    TimeInForce.GTC: port.Expiry.GTC,
-    TimeInForce.DAY: port.Expiry.DAY,
-    TimeInForce.SPECIFIED: port.Expiry.SPECIFIED,
-}
 # MT5 DEAL_TYPE_BUY = 0, DEAL_TYPE_SELL = 1; DEAL_ENTRY_IN/OUT/INOUT/OUT_BY = 0/1/2/3.
 _DEAL_SIDE = {0: Side.BUY, 1: Side.SELL}
 _DEAL_ENTRY = {0: DealEntry.IN, 1: DealEntry.OUT, 2: DealEntry.INOUT, 3: DealEntry.OUT_BY}
 
 
-def dec(value: float | None) -> Decimal | None:
-    """A float as the Decimal of its shortest repr (1.1 -> Decimal('1.1'), not the binary)."""
-    return None if value is None else Decimal(repr(value))
-
-
-def num(value: Decimal | None) -> float | None:
-    """A broker Decimal as the float the domain stores."""
-    return None if value is None else float(value)
-
-
 def place_request(order: Order) -> port.PlaceOrder:
     """The broker request for an order's journaled terms (never anything not journaled)."""
-    expiry = _EXPIRY[TimeInForce(order.time_in_force)]
+    market = order.order_type == OrderType.MARKET
     return port.PlaceOrder(
         client_id=order.client_order_id,
         magic=order.magic,
         symbol=order.symbol,
-        side=_SIDE[Side(order.side)],
-        kind=_KIND[OrderType(order.order_type)],
-        volume=Decimal(repr(order.volume)),
-        price=dec(order.price) if order.order_type != OrderType.MARKET else None,
-        stop_limit=dec(order.stop_limit_price),
-        sl=dec(order.sl),
-        tp=dec(order.tp),
-        filling=_FILLING[Filling(order.filling)],
-        expiry=expiry,
+        side=Side(order.side),
+        kind=OrderType(order.order_type),
+        volume=order.volume,
+        price=None if market else order.price,
+        stop_limit=order.stop_limit_price,
+        sl=order.sl,
+        tp=order.tp,
+        filling=Filling(order.filling),
+        expiry=TimeInForce(order.time_in_force),
         expiration_s=None if order.expiry_ns is None else order.expiry_ns // 1_000_000_000,
         deviation_points=order.deviation or None,
-        position=order.position_id if order.order_type == OrderType.MARKET else None,
+        position=order.position_id if market else None,
+    )
+
+
+def close_by_request(order: Order) -> port.CloseBy:
+    """The broker request for a close-by order (position against the opposite position_by)."""
+    if order.position_id is None or order.position_by_id is None:
+        raise ValueError(f"order {order.client_order_id} is not a close-by")
+    return port.CloseBy(
+        client_id=order.client_order_id,
+        magic=order.magic,
+        symbol=order.symbol,
+        position=order.position_id,
+        position_by=order.position_by_id,
     )
 
 
@@ -92,17 +76,17 @@ def modify_request(order: Order, changes: dict[str, Any]) -> port.ModifyOrder:
     sl = pick("sl") or None  # 0.0 removes the level
     tp = pick("tp") or None
     expiry_ns: int | None = pick("expiry_ns")
-    expiry = _EXPIRY[TimeInForce(order.time_in_force)]
+    expiry = TimeInForce(order.time_in_force)
     return port.ModifyOrder(
         client_id=order.client_order_id,
         ticket=order.broker_order_id,
-        price=Decimal(repr(price if price is not None else 0.0)),
-        stop_limit=dec(pick("stop_limit_price")),
-        sl=dec(sl),
-        tp=dec(tp),
+        price=price if price is not None else 0.0,
+        stop_limit=pick("stop_limit_price"),
+        sl=sl,
+        tp=tp,
         expiry=expiry,
         expiration_s=(
-            None if expiry is not port.Expiry.SPECIFIED or expiry_ns is None
+            None if expiry is not TimeInForce.SPECIFIED or expiry_ns is None
             else expiry_ns // 1_000_000_000
         ),
     )
@@ -122,12 +106,12 @@ def deal_fields(deal: port.BrokerDeal) -> dict[str, Any]:
         "deal_ticket": deal.ticket,
         "symbol": deal.symbol,
         "side": _DEAL_SIDE.get(deal.kind, Side.BUY).value,
-        "volume": float(deal.volume),
-        "price": float(deal.price),
+        "volume": deal.volume,
+        "price": deal.price,
         "fill_ns": deal.time_msc * 1_000_000,
-        "commission": float(deal.commission),
-        "fee": float(deal.fee),
-        "swap": float(deal.swap),
+        "commission": deal.commission,
+        "fee": deal.fee,
+        "swap": deal.swap,
         "position_id": deal.position_id or None,
         "entry": None if entry is None else entry.value,
     }

@@ -3,22 +3,42 @@
 Start-up restores each projection from its newest snapshot (a snapshot taken with another
 configuration or format is ignored and that projection rebuilds from position 0), then
 folds the journal from the lowest restored position; `ProjectionSet` skips what a member has
-seen already. While following, the applied position is recorded after every batch and a
-snapshot is stored every `snapshot_every` events.
+seen already. While following, the applied position is recorded after every round and a
+snapshot (with its state hash) is stored every `snapshot_every` events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 from journal import AsyncJournal, RecordedEvent
 from oms.engine.eventlog import EventLog
 from oms.projections import ProjectionError, ProjectionSet
 from oms.projections.base import gc_paused
-from oms.projections.store import CheckpointStore
+from oms.projections.store import UNHASHED, CheckpointStore
 
-DEFAULT_BATCH = 10_000
+DEFAULT_BATCH = 20_000
+
+
+async def read_batches(
+    journal: AsyncJournal, from_position: int, size: int = DEFAULT_BATCH
+) -> AsyncIterator[list[RecordedEvent]]:
+    """The journal after `from_position` as whole batches, each read on a worker thread.
+
+    Folding a batch at a time keeps the per-record cost of an async generator (one
+    suspension per record) out of the replay.
+    """
+    read = journal.journal.read_batch
+    position = from_position
+    while True:
+        batch = await asyncio.to_thread(read, position, size)
+        if batch:
+            yield batch
+        if len(batch) < size:
+            return
+        position = batch[-1].position
 
 
 class Projector:
@@ -69,39 +89,34 @@ class Projector:
     async def catch_up(self) -> int:
         """Fold every committed event not yet applied; record progress; maybe snapshot."""
         folded = 0
-        batch: list[RecordedEvent] = []
         with gc_paused():  # folds make no cycles; sweeps would re-walk the whole state
-            async for record in self.journal.read_all(self.position):
-                batch.append(record)
-                if len(batch) >= DEFAULT_BATCH:
-                    folded += self._fold(batch)
-                    batch = []
-            folded += self._fold(batch)
+            async for batch in read_batches(self.journal, self.position):
+                self.projections.apply_many(batch)
+                folded += len(batch)
         if folded:
             await self.save()
         return folded
 
-    def _fold(self, batch: list[RecordedEvent]) -> int:
-        if batch:
-            self.projections.apply_many(batch)
-        return len(batch)
-
     async def save(self, force_snapshot: bool = False) -> None:
-        """Record each projection's position; snapshot those due (or all, when forced)."""
+        """Record each projection's position; snapshot those due (or all, when forced).
+
+        Only a snapshot carries a state hash: hashing walks the whole state, which after
+        every followed commit would cost more than the fold. Progress marks store
+        `UNHASHED`, all of them in one transaction.
+        """
+        progress: list[tuple[str, int, str]] = []
         for projection in self.projections.projections:
             name = projection.name
-            digest = projection.state_hash()
             due = projection.position - self._snapshotted.get(name, 0) >= self.snapshot_every
             if (due or force_snapshot) and projection.position > 0:
-                await asyncio.to_thread(
-                    self.store.save_snapshot, name, projection.snapshot(), digest
-                )
+                snapshot, digest = projection.snapshot(), projection.state_hash()
+                await asyncio.to_thread(self.store.save_snapshot, name, snapshot, digest)
                 self._snapshotted[name] = projection.position
                 await asyncio.to_thread(self.store.prune, name, self.keep_snapshots)
             else:
-                await asyncio.to_thread(
-                    self.store.save_checkpoint, name, projection.position, digest
-                )
+                progress.append((name, projection.position, UNHASHED))
+        if progress:
+            await asyncio.to_thread(self.store.save_checkpoints, progress)
 
     def state_hashes(self) -> dict[str, str]:
         """Each projection's state hash by name."""

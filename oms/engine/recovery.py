@@ -1,4 +1,9 @@
-"""Crash recovery: replay the journal, settle every order whose outcome is unknown, then open.
+"""Crash recovery: restore, fold the tail, settle every order whose outcome is unknown, then open.
+
+With a checkpoint store, the engine's state starts from its newest snapshot and only the
+journal after it is folded; a tail of `snapshot_every` events or more is snapshotted again
+at once, so the next start folds less. Without a store (or without a usable snapshot) the
+whole journal is folded.
 
 An order whose intent was journaled without an answer (the process died before or after the
 send) or whose answer was lost is looked up at the broker by ticket, magic and comment —
@@ -17,7 +22,10 @@ from oms.domain.enums import OrderStatus
 from oms.engine.errors import EngineError
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
+from oms.engine.projector import read_batches
+from oms.engine.snapshot import load_engine_state, save_engine_state
 from oms.projections.base import gc_paused
+from oms.projections.store import CheckpointStore
 
 UNANSWERED = (OrderStatus.SUBMITTED, OrderStatus.UNKNOWN)
 
@@ -31,9 +39,11 @@ class RecoveryReport:
     """What recovery replayed and settled."""
 
     replayed: int = 0
+    restored_from: int = 0
     resolved: list[str] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
     polled_events: int = 0
+    polled_records: int = 0
 
 
 class Recovery:
@@ -46,26 +56,21 @@ class Recovery:
         *,
         attempts: int = 5,
         retry_delay_s: float = 0.5,
+        store: CheckpointStore | None = None,
+        snapshot_every: int = 100_000,
     ) -> None:
         self.manager = manager
         self.listener = listener
         self.attempts = attempts
         self.retry_delay_s = retry_delay_s
+        self.store = store
+        self.snapshot_every = snapshot_every
 
     async def run(self) -> RecoveryReport:
         """Replay, resolve, poll, then mark the manager ready; RecoveryError if it cannot."""
         report = RecoveryReport()
         manager = self.manager
-        batch = []
-        with gc_paused():  # replay makes no cycles; sweeps would re-walk the growing state
-            async for record in manager.journal.read_all(manager.states.position):
-                batch.append(record)
-                if len(batch) >= 10_000:
-                    manager.absorb(batch)
-                    report.replayed += len(batch)
-                    batch = []
-            manager.absorb(batch)
-            report.replayed += len(batch)
+        await self.replay(report)
         states = manager.states
         unanswered = [o.client_order_id for o in states.open_orders() if o.status in UNANSWERED]
         for coid in unanswered:
@@ -79,14 +84,28 @@ class Recovery:
         while True:
             polled = await self.listener.poll_once()
             report.polled_events += polled.events_planned
+            report.polled_records += polled.records_read
             if polled.events_planned == 0:
                 break
         manager.log.info(
-            "recovery finished", replayed=report.replayed, resolved=len(report.resolved),
-            confirmed=len(report.confirmed), polled_events=report.polled_events,
+            "recovery finished", restored_from=report.restored_from, replayed=report.replayed,
+            resolved=len(report.resolved), confirmed=len(report.confirmed),
+            polled_events=report.polled_events,
         )
         manager.mark_ready()
         return report
+
+    async def replay(self, report: RecoveryReport) -> None:
+        """Restore the engine's snapshot (if any) and fold the journal after it."""
+        manager = self.manager
+        if self.store is not None and manager.states.position == 0:
+            report.restored_from = await load_engine_state(manager, self.store)
+        with gc_paused():  # replay makes no cycles; sweeps would re-walk the growing state
+            async for batch in read_batches(manager.journal, manager.states.position):
+                manager.absorb(batch)
+                report.replayed += len(batch)
+        if self.store is not None and report.replayed >= self.snapshot_every:
+            await save_engine_state(manager, self.store)
 
     async def _settle(self, coid: str) -> None:
         for attempt in range(self.attempts):

@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from journal import RecordedEvent
-from oms.domain.enums import Side
-from oms.domain.ids import parse_client_order_id
-from oms.domain.order import ORDER_EVENT_TYPES, Order
+from oms.domain.enums import OPEN_STATUSES, Side
+from oms.domain.order import ORDER_EVENT_TYPES, ROW_FIELDS, Order
 from oms.domain.transitions import FILL_TYPES
 
 Listener = Callable[[Order, RecordedEvent], None]
 ORDER_STREAM_PREFIX = "order-"
+_PREFIX_LEN = len(ORDER_STREAM_PREFIX)
 
 
 class OrderStates:
@@ -72,47 +72,61 @@ class OrderStates:
 
     def absorb(self, records: Iterable[RecordedEvent]) -> None:
         """Fold appended or replayed records; out-of-order ones wait for their predecessors."""
+        versions = self.versions
+        early_by_stream = self._early
+        fold = self._fold
         for record in records:
             stream = record.stream_id
             if not stream.startswith(ORDER_STREAM_PREFIX):
-                self.position = max(self.position, record.position)
+                if record.position > self.position:
+                    self.position = record.position
                 continue
-            current = self.versions.get(stream, 0)
-            if record.version <= current:
+            current = versions.get(stream, 0)
+            version = record.version
+            if version != current + 1:
+                if version > current:
+                    early_by_stream.setdefault(stream, {})[version] = record
                 continue
-            if record.version > current + 1:
-                self._early.setdefault(stream, {})[record.version] = record
-                continue
-            self._fold(stream, record)
-            early = self._early.get(stream)
-            while early:
-                nxt = early.pop(self.versions[stream] + 1, None)
-                if nxt is None:
-                    break
-                self._fold(stream, nxt)
-            if early is not None and not early:
-                del self._early[stream]
+            fold(stream, record)
+            if early_by_stream:
+                self._fold_waiting(stream)
+
+    def _fold_waiting(self, stream: str) -> None:
+        """Fold the records of a stream that were waiting for the one just folded."""
+        early = self._early.get(stream)
+        while early:
+            nxt = early.pop(self.versions[stream] + 1, None)
+            if nxt is None:
+                break
+            self._fold(stream, nxt)
+        if early is not None and not early:
+            del self._early[stream]
 
     def _fold(self, stream: str, record: RecordedEvent) -> None:
         self.versions[stream] = record.version
-        self.position = max(self.position, record.position)
-        coid = stream[len(ORDER_STREAM_PREFIX):]
+        if record.position > self.position:
+            self.position = record.position
+        coid = stream[_PREFIX_LEN:]
         order = self.orders.get(coid)
         if order is None:
             order = self.orders[coid] = Order(coid)
             self._note_sequence(coid)
-        payload: dict[str, Any] = record.payload
         event_type = record.type
         if event_type in ORDER_EVENT_TYPES:
-            before = len(order.deal_tickets)
-            order.fold(event_type, payload, record.recorded_at_ns)
-            if event_type in FILL_TYPES and len(order.deal_tickets) > before:
-                key = (order.account, payload["symbol"])
-                sign = 1.0 if payload["side"] == Side.BUY else -1.0
-                self.net[key] = self.net.get(key, 0.0) + sign * payload["volume"]
-        if order.broker_order_id is not None:
-            self.by_ticket[order.broker_order_id] = coid
-        if order.is_open:
+            if event_type in FILL_TYPES:
+                before = len(order.deal_tickets)
+                payload: dict[str, Any] = record.payload
+                order.fold(event_type, payload, record.recorded_at_ns)
+                if len(order.deal_tickets) > before:
+                    key = (order.account, payload["symbol"])
+                    sign = 1.0 if payload["side"] == Side.BUY else -1.0
+                    self.net[key] = self.net.get(key, 0.0) + sign * payload["volume"]
+            else:
+                order.fold(event_type, record.payload, record.recorded_at_ns)
+        ticket = order.broker_order_id
+        if ticket is not None:
+            self.by_ticket[ticket] = coid
+        if order.status in OPEN_STATUSES:
             self.open_ids.add(coid)
         else:
             self.open_ids.discard(coid)
@@ -120,10 +134,54 @@ class OrderStates:
             listener(order, record)
 
     def _note_sequence(self, coid: str) -> None:
-        try:
-            account, strategy, seq = parse_client_order_id(coid)
-        except Exception:
+        # A cheap split, not the full id check: only the sequence matters here, and a
+        # malformed id never lowers what `next_sequence` hands out.
+        parts = coid.split(".")
+        if len(parts) != 3:
             return
-        key = (account, strategy)
+        try:
+            seq = int(parts[2], 36)
+        except ValueError:
+            return
+        key = (parts[0], parts[1])
         if self._sequences.get(key, 0) <= seq:
             self._sequences[key] = seq + 1
+
+    # -- snapshots -------------------------------------------------------------------------
+    @property
+    def settled(self) -> bool:
+        """True when no record waits for an earlier version (a snapshot is exact only then)."""
+        return not self._early
+
+    def to_snapshot(self) -> dict[str, Any]:
+        """Every piece of state as JSON-ready data, in fold order (equal folds, equal data)."""
+        return {
+            "position": self.position,
+            "fields": list(ROW_FIELDS),
+            "orders": [order.to_row() for order in self.orders.values()],
+            "versions": [[s, v] for s, v in self.versions.items()],
+            "by_ticket": [[t, c] for t, c in self.by_ticket.items()],
+            "net": [[a, s, v] for (a, s), v in self.net.items()],
+            "sequences": [[a, s, n] for (a, s), n in self._sequences.items()],
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Replace the state with `to_snapshot()`'s output; nothing changes if it is malformed.
+
+        Listeners are kept and not called. KeyError, TypeError or ValueError name the problem.
+        """
+        if snapshot["fields"] != list(ROW_FIELDS):
+            raise ValueError("the snapshot's order rows have other fields than this code")
+        from_row = Order.from_row
+        orders: dict[str, Order] = {}
+        for row in snapshot["orders"]:
+            order = from_row(row)
+            orders[order.client_order_id] = order
+        versions = {str(s): int(v) for s, v in snapshot["versions"]}
+        by_ticket = {int(t): str(c) for t, c in snapshot["by_ticket"]}
+        net = {(str(a), str(s)): float(v) for a, s, v in snapshot["net"]}
+        sequences = {(str(a), str(s)): int(n) for a, s, n in snapshot["sequences"]}
+        position = int(snapshot["position"])
+        self.orders, self.versions, self.by_ticket, self.net = orders, versions, by_ticket, net
+        self.open_ids = {c for c, o in orders.items() if o.is_open}
+        self._sequences, self._early, self.position = sequences, {}, position

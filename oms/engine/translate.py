@@ -2,7 +2,7 @@
 
 Event ids are derived from what they record, so writing the same fact twice (a replayed
 poll, the send task and the listener both seeing one deal) is an idempotent append:
-`deal-<ticket>` for a fill, `<coid>:accepted` for the acknowledgement, `<coid>:canceled`,
+`deal-<account>-<ticket>` for a fill, `<coid>:accepted` for the acknowledgement, `<coid>:canceled`,
 `<coid>:expired`, `<coid>:rejected`; one-off facts carry the stream version they follow.
 """
 
@@ -23,6 +23,7 @@ from oms.domain.events import (
     OrderRejected,
     Resolution,
 )
+from oms.domain.ids import deal_event_id
 from oms.domain.order import VOLUME_EPS, Order
 from oms.engine.mapping import deal_fields
 
@@ -31,11 +32,6 @@ STATE_CANCELED, STATE_PARTIAL, STATE_FILLED, STATE_REJECTED, STATE_EXPIRED = 2, 
 
 Planned = tuple[str, dict[str, Any], str]
 """(event type, payload, event id) of one event to journal."""
-
-
-def deal_event_id(ticket: int) -> str:
-    """The id of the fill event of a deal: one deal, one event, whoever sees it first."""
-    return f"deal-{ticket}"
 
 
 class FillCounter:
@@ -56,8 +52,11 @@ class FillCounter:
         complete = self.filled >= self.order.volume - VOLUME_EPS
         kind = OrderFilled.TYPE if complete else OrderPartiallyFilled.TYPE
         payload = {"client_order_id": self.order.client_order_id,
-                   "account": self.order.account, **fields}
-        return kind, payload, deal_event_id(ticket)
+                   "account": self.order.account}
+        for name, value in fields.items():
+            if value is not None:  # an unknown position or entry is left out, not null
+                payload[name] = value
+        return kind, payload, deal_event_id(self.order.account, ticket)
 
     @property
     def complete(self) -> bool:
@@ -193,19 +192,16 @@ def resolution(order: Order, outcome: port.SendOutcome, version: int) -> list[Pl
     return planned
 
 
-def broker_order_events(order: Order, broker: port.BrokerOrder, counter: FillCounter
-                        ) -> list[Planned]:
-    """What a polled broker order says beyond its deals: the ack, and how it ended."""
-    planned: list[Planned] = []
-    if order.broker_order_id is None and order.is_open:
-        planned.append(accepted(order, broker.ticket, None))
+def broker_order_end(order: Order, broker: port.BrokerOrder, counter: FillCounter
+                     ) -> Planned | None:
+    """How a polled broker order ended, if it did and our order does not know it yet."""
     if broker.live or not order.is_open or counter.complete:
-        return planned
+        return None
     state = broker.state
     if state == STATE_CANCELED:
-        planned.append(canceled(order, "broker"))
-    elif state == STATE_EXPIRED:
-        planned.append(expired(order))
-    elif state == STATE_REJECTED:
-        planned.append(rejected(order, None, "rejected by the broker", broker.ticket))
-    return planned
+        return canceled(order, "broker")
+    if state == STATE_EXPIRED:
+        return expired(order)
+    if state == STATE_REJECTED:
+        return rejected(order, None, "rejected by the broker", broker.ticket)
+    return None

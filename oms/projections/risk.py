@@ -11,7 +11,10 @@ from typing import Any
 
 from oms.domain.events import KillSwitchCleared, KillSwitchEngaged
 from oms.domain.records import JournalRecord
+from oms.domain.risk import RateWindow, RiskContext
 from oms.projections.base import Projection
+from oms.projections.orders import OrderBook
+from oms.projections.positions import Positions
 
 GLOBAL = "*"
 
@@ -49,3 +52,25 @@ class KillSwitches(Projection):
 
     def _load(self, state: dict[str, Any]) -> None:
         self.engaged_by = {k: dict(v) for k, v in state["engaged_by"].items()}
+
+
+def risk_context(
+    account: str,
+    symbol: str,
+    *,
+    book: OrderBook,
+    positions: Positions,
+    switches: KillSwitches,
+    window: RateWindow,
+    now_ns: int,
+) -> RiskContext:
+    """What the pre-trade checks need for one order, read from the live projections."""
+    buy, sell = book.working_volume(account, symbol)
+    return RiskContext(
+        kill_switch=switches.engaged(account),
+        open_orders=book.open_count(account),
+        net_position=positions.net_volume(account, symbol),
+        open_buy_volume=buy,
+        open_sell_volume=sell,
+        orders_in_window=window.count(now_ns),
+    )

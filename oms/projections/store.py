@@ -1,8 +1,9 @@
-"""Where projections keep their progress: the applied position, and periodic snapshots.
+"""Where folds keep their progress: applied positions, periodic snapshots, polling watermarks.
 
-Tables `projection_checkpoints` and `projection_snapshots` come from the Alembic migrations
-(`oms init`). Both hold derived data; losing them costs a rebuild from the journal, never a
-fact. Snapshots are stored as zlib-compressed canonical JSON with the state hash they had.
+Tables `projection_checkpoints`, `projection_snapshots` and `listener_watermarks` come from
+the Alembic migrations (`oms init`). All hold derived data; losing them costs a rebuild from
+the journal (or one full read of the broker's history), never a fact. Snapshots are stored
+as zlib-compressed canonical JSON with the state hash they had; watermarks as JSON.
 """
 
 from __future__ import annotations
@@ -36,10 +37,20 @@ SNAPSHOTS = sa.Table(
     sa.Column("created_at_ns", sa.BigInteger(), nullable=False),
 )
 
+WATERMARKS = sa.Table(
+    "listener_watermarks",
+    _META,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.Column("updated_at_ns", sa.BigInteger(), nullable=False),
+)
+UNHASHED = ""
+"""The state hash of a progress mark: only snapshots (and their checkpoints) carry one."""
+
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """How far a projection got, and the state hash it had there."""
+    """How far a projection got, and the state hash it had there (or `UNHASHED`)."""
 
     name: str
     position: int
@@ -67,7 +78,7 @@ class CheckpointStore:
         """Connect; ProjectionError naming the fix when the tables are missing."""
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         names = set(sa.inspect(engine).get_table_names())
-        missing = {CHECKPOINTS.name, SNAPSHOTS.name} - names
+        missing = {CHECKPOINTS.name, SNAPSHOTS.name, WATERMARKS.name} - names
         if missing:
             engine.dispose()
             safe = sa.make_url(url).render_as_string(hide_password=True)
@@ -93,6 +104,12 @@ class CheckpointStore:
         """Record that a projection has applied everything up to `position`."""
         with self.engine.begin() as conn:
             self._upsert(conn, name, position, state_hash)
+
+    def save_checkpoints(self, progress: list[tuple[str, int, str]]) -> None:
+        """Record (name, position, state hash) of several projections in one transaction."""
+        with self.engine.begin() as conn:
+            for name, position, state_hash in progress:
+                self._upsert(conn, name, position, state_hash)
 
     def save_snapshot(self, name: str, snapshot: dict[str, Any], state_hash: str) -> None:
         """Store a snapshot (and move the checkpoint to it) in one transaction."""
@@ -142,6 +159,34 @@ class CheckpointStore:
                 conn.execute(SNAPSHOTS.delete().where(
                     SNAPSHOTS.c.name == name, SNAPSHOTS.c.position.in_(doomed)))
         return len(doomed)
+
+    def watermark(self, name: str) -> dict[str, Any] | None:
+        """The polling watermark last saved under `name` (a broker port), if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(WATERMARKS.c.body).where(WATERMARKS.c.name == name)
+            ).first()
+        if row is None:
+            return None
+        try:
+            body = orjson.loads(row[0])
+        except orjson.JSONDecodeError as exc:
+            raise ProjectionError(
+                f"the {name} watermark is unreadable ({exc}): delete it to re-read the history"
+            ) from exc
+        if not isinstance(body, dict):
+            raise ProjectionError(f"the {name} watermark is not a JSON object: delete it")
+        return body
+
+    def save_watermark(self, name: str, body: dict[str, Any]) -> None:
+        """Replace the polling watermark saved under `name`."""
+        data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        now = time.time_ns()
+        with self.engine.begin() as conn:
+            done = conn.execute(WATERMARKS.update().where(WATERMARKS.c.name == name).values(
+                body=data, updated_at_ns=now))
+            if done.rowcount == 0:
+                conn.execute(WATERMARKS.insert().values(name=name, body=data, updated_at_ns=now))
 
     @staticmethod
     def _upsert(conn: sa.Connection, name: str, position: int, state_hash: str) -> None:

@@ -5,7 +5,7 @@ differs, each with the journal's view and the broker's view as plain JSON, and, 
 safe cases, the events that heal it:
 
 - a deal at the broker that the journal lacks becomes a fill event whose id derives from
-  the deal ticket (`fill_event_id`), on the order's stream;
+  the account and deal ticket (`oms.domain.ids.deal_event_id`), on the order's stream;
 - an order at the broker that the journal does not know (manual or another robot) is
   adopted under the strategy tag ``external`` (submitted + accepted, and its end state);
 - an order that is working here but canceled or expired at the broker gets that event;
@@ -37,7 +37,7 @@ from oms.domain.events import (
     OrderSubmitted,
     Resolution,
 )
-from oms.domain.ids import client_order_id, order_stream_id
+from oms.domain.ids import client_order_id, deal_event_id, order_stream_id
 from oms.domain.order import VOLUME_EPS, Order
 from oms.domain.positions import DEFAULT_SPEC, Position
 from oms.projections.base import gc_paused
@@ -63,7 +63,7 @@ _ORDER_TYPES = {
     4: OrderType.STOP, 5: OrderType.STOP, 6: OrderType.STOP_LIMIT, 7: OrderType.STOP_LIMIT,
     8: OrderType.MARKET,
 }  # fmt: skip
-_FILLINGS = {0: Filling.FOK, 1: Filling.IOC, 2: Filling.RETURN, 3: Filling.RETURN}
+_FILLINGS = {0: Filling.FOK, 1: Filling.IOC, 2: Filling.RETURN, 3: Filling.BOC}
 _TIME_IN_FORCE = {
     0: TimeInForce.GTC,
     1: TimeInForce.DAY,
@@ -114,12 +114,6 @@ class Discrepancy:
     def identity(self) -> tuple[str, str]:
         """(kind, key): the same identity on every run while the difference persists."""
         return (self.kind.value, self.key)
-
-
-def fill_event_id(deal_ticket: int) -> str:
-    """The event id of the fill for a broker deal: the same whoever journals it (the status
-    listener uses this form too), so a deal seen by both is journaled once."""
-    return f"deal-{deal_ticket}"
 
 
 def end_event_id(coid: str, event: Event) -> str:
@@ -215,9 +209,12 @@ class _Diff:
             else:
                 self._compare_fill(mine, deal)
         window_ns = self.snap.deals_from_msc * 1_000_000
+        settled = self.view.settled_position
         for ticket, fill in fills.items():
             if ticket in self.deals or fill.fill_ns < window_ns:
                 continue
+            if fill.journal_position > settled:
+                continue  # journaled after the broker was read: its deal may be newer
             if fill.client_order_id not in self.orders:
                 continue
             self.out.append(
@@ -282,7 +279,8 @@ class _Diff:
             position_id=deal.position_id or None,
             entry=_ENTRIES.get(deal.entry),
         )
-        heals.append(HealEvent(order_stream_id(coid), fill_event_id(deal.ticket), fill))
+        event_id = deal_event_id(self.account, deal.ticket)
+        heals.append(HealEvent(order_stream_id(coid), event_id, fill))
         self.healed_deals.append((deal, coid))
         self.out.append(
             Discrepancy(
@@ -547,19 +545,21 @@ class _Diff:
         hedging = self.hedging
         account = self.account
         spec = DEFAULT_SPEC
+        settled = self.view.settled_position
+        deals = self.deals
         for ticket in tickets:
             fill = fills.get(ticket)
             if fill is not None:
                 coid = fill.client_order_id
-                if coid not in orders:
+                order = orders.get(coid)
+                if order is None:
                     continue
-                symbol, side, volume, price, pid = (
-                    fill.symbol,
-                    fill.side,
-                    fill.volume,
-                    fill.price,
-                    fill.position_id,
-                )
+                if fill.journal_position > settled and ticket not in deals:
+                    continue  # a deal newer than the broker's positions in this snapshot
+                symbol, side, volume, price = fill.symbol, fill.side, fill.volume, fill.price
+                pid = fill.position_id
+                if pid is None:  # as MT5 assigns it: the position closed, else the order
+                    pid = order.position_id or order.broker_order_id
             else:
                 deal, coid = healed[ticket]
                 symbol, volume, price = deal.symbol, deal.volume, deal.price

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from oms.errors import OmsError
 
 RECONCILE_LOCK_KEY = 0x6F6D737265636F6E  # "omsrecon"; the journal's append lock is another key
+RETRY_S = 0.05
 
 
 class ReconcileLockError(OmsError):
@@ -91,15 +93,18 @@ class FileRunLock:
         self._file: IO[bytes] | None = None
 
     def acquire(self, wait: bool, timeout_s: float) -> bool:
-        """Non-blocking flock; with `wait`, blocking (the timeout is not enforced by flock)."""
+        """flock without blocking; with `wait`, tried again until `timeout_s` has passed."""
         if self._file is None:
             self._file = open(self.path, "ab")  # noqa: SIM115 - held open between runs
-        flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
-        try:
-            fcntl.flock(self._file.fileno(), flags)
-        except BlockingIOError:
-            return False
-        return True
+        deadline = time.monotonic() + (timeout_s if wait else 0.0)
+        while True:
+            try:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+            time.sleep(RETRY_S)  # flock has no timed wait; the holder's run is short
 
     def release(self) -> None:
         """Unlock the file."""

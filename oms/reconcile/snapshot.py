@@ -4,7 +4,7 @@ Two sources give the same `BrokerSnapshot`:
 
 - `TerminalSnapshotSource` reads the terminal on the adapter's worker (the same session and
   connection the adapter uses) straight into light float records. It exists because the
-  adapter's poll turns every record into exact Decimals, which is right for trading but
+  adapter's poll turns every record into checked port records, which is right for trading but
   costs seconds on a 50,000-deal history that the reconciler only compares.
 - `AdapterSnapshotSource` uses the adapter's own incremental poll (its own `Mt5Broker`
   instance, so the status listener's cursor is never moved).

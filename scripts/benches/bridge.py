@@ -22,17 +22,17 @@ import statistics
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
-from oms.broker.port import OrderKind, OutcomeStatus, PlaceOrder, Side
+from oms.broker.port import OutcomeStatus, PlaceOrder
 from oms.broker.sim import SimulatedTerminal
 from oms.broker.worker import InlineWorker, Mt5LinuxClient, SameObject, ThreadWorker, Worker
+from oms.domain.enums import OrderType, Side
 
 ROOT = Path(__file__).resolve().parents[2]
-LOT = Decimal("0.01")
+LOT = 0.01
 
 
 async def _adapter_rate(worker: Worker, orders: int, step: Any = None) -> float:
@@ -42,11 +42,11 @@ async def _adapter_rate(worker: Worker, orders: int, step: Any = None) -> float:
     started = time.perf_counter()
     for i in range(orders // 2):
         opened = await broker.place(
-            PlaceOrder(f"B-{i}", 1, "EURUSD", Side.BUY, OrderKind.MARKET, LOT)
+            PlaceOrder(f"B-{i}", 1, "EURUSD", Side.BUY, OrderType.MARKET, LOT)
         )
         closed = await broker.place(
             PlaceOrder(
-                f"S-{i}", 1, "EURUSD", Side.SELL, OrderKind.MARKET, LOT,
+                f"S-{i}", 1, "EURUSD", Side.SELL, OrderType.MARKET, LOT,
                 position=opened.order_ticket,
             )
         )  # fmt: skip

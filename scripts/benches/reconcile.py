@@ -29,8 +29,8 @@ from oms.broker.mt5.adapter import Mt5Broker
 from oms.broker.sim import SimulatedTerminal
 from oms.broker.worker import InlineWorker, SameObject
 from oms.domain.events import Event, OrderAccepted, OrderFilled, OrderSubmitted
-from oms.domain.ids import client_order_id, magic_for, order_stream_id
-from oms.reconcile.diff import diff, fill_event_id
+from oms.domain.ids import client_order_id, deal_event_id, magic_for, order_stream_id
+from oms.reconcile.diff import diff
 from oms.reconcile.reconciler import Reconciler
 from oms.reconcile.snapshot import TerminalSnapshotSource
 
@@ -117,7 +117,7 @@ class World:
                     symbol=deal.symbol, side="buy" if deal.type == 0 else "sell",  # type: ignore[arg-type]
                     volume=deal.volume, price=deal.price, fill_ns=deal.time_msc * 1_000_000,
                     position_id=deal.position_id, entry=ENTRIES[deal.entry],  # type: ignore[arg-type]
-                ), fill_event_id(deal.ticket))
+                ), deal_event_id(ACCOUNT, deal.ticket))
             )  # fmt: skip
         self.pending.append((order_stream_id(coid), events))
 

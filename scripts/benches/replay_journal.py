@@ -7,6 +7,13 @@ batches, decodes every row and folds it into every projection (order book, posit
 fills). Figures: `events_per_s` (read + decode + fold, wall time), `read_events_per_s`
 (read + decode alone), `peak_rss_mb` of that process, and the state hashes (they differ from
 `bench.py replay`'s because the journal stamps its own `recorded_at_ns` on every row).
+
+The same process then replays the way a start without snapshots does, through the engine:
+`projector_*` is `Projector.catch_up()` from 0 (standard set, a real checkpoint store) and
+`recovery_*` is `Recovery.replay()` from 0 (the order manager's working state). Every rate
+comes as wall time and as CPU time of the process (`*_per_cpu_s`), with the load average
+seen at the start of the run (`load_avg_1m`): the machine is shared, so CPU time is the
+figure to compare between runs.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
@@ -56,18 +64,60 @@ def ensure_journal(path: Path, events: int, seed: int) -> tuple[str, float]:
     return url, time.perf_counter() - started
 
 
-def _measure(url: str, out: Any) -> None:
+async def _engine_paths(url: str, store_url: str) -> dict[str, Any]:
+    """Projector.catch_up and Recovery.replay from position 0, timed (wall and CPU)."""
+    from oms.domain.enums import AccountMode
+    from oms.engine.listener import StatusListener
+    from oms.engine.manager import OrderManager
+    from oms.engine.projector import Projector
+    from oms.engine.recovery import Recovery, RecoveryReport
+    from oms.engine.router import OrderRouter
+    from oms.projections import standard_set
+    from oms.projections.store import CheckpointStore
+    from oms.projections.synthetic import HEDGING_ACCOUNT
+
+    out: dict[str, Any] = {}
+    migrate(store_url)
+    store = CheckpointStore.open(store_url)
+    journal = await AsyncJournal.open(url, read_batch_size=20_000)
+    try:
+        projector = Projector(journal, store, standard_set({HEDGING_ACCOUNT: AccountMode.HEDGING}),
+                              snapshot_every=10**9)
+        started, cpu = time.perf_counter(), time.process_time()
+        folded = await projector.catch_up()
+        wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        out["projector_events_per_s"] = round(folded / wall_s)
+        out["projector_events_per_cpu_s"] = round(folded / cpu_s)
+        out["projector_hashes_equal"] = projector.state_hashes()
+        del projector
+        manager = OrderManager(journal, OrderRouter({}, []))
+        report = RecoveryReport()
+        started, cpu = time.perf_counter(), time.process_time()
+        await Recovery(manager, StatusListener(manager)).replay(report)
+        wall_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        out["recovery_events_per_s"] = round(report.replayed / wall_s)
+        out["recovery_events_per_cpu_s"] = round(report.replayed / cpu_s)
+    finally:
+        await journal.close()
+        store.close()
+    return out
+
+
+def _measure(url: str, store_url: str, out: Any) -> None:
     """Runs in a fresh process so its peak memory is the replay's own."""
     from oms.domain.enums import AccountMode
     from oms.projections import standard_set
     from oms.projections.base import gc_paused
     from oms.projections.synthetic import HEDGING_ACCOUNT
 
+    load = os.getloadavg()[0]
     with Journal.open(url, read_batch_size=20_000) as journal:
         started = time.perf_counter()
+        cpu = time.process_time()
         with gc_paused():
             count = sum(1 for _ in journal.read_all())
         read_s = time.perf_counter() - started
+        read_cpu_s = time.process_time() - cpu
         projections = standard_set({HEDGING_ACCOUNT: AccountMode.HEDGING})
         started = time.perf_counter()
         cpu = time.process_time()
@@ -82,15 +132,22 @@ def _measure(url: str, out: Any) -> None:
         replay_s = time.perf_counter() - started
         replay_cpu_s = time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    hashes = projections.state_hashes()
+    del projections
     figures: dict[str, Any] = {
         "events": count,
+        "load_avg_1m": round(load, 2),
         "events_per_s": round(count / replay_s),
         "events_per_cpu_s": round(count / replay_cpu_s),
         "replay_s": round(replay_s, 3),
         "read_events_per_s": round(count / read_s),
+        "read_events_per_cpu_s": round(count / read_cpu_s),
         "peak_rss_mb": round(peak_mb, 1),
-        "state_hashes": projections.state_hashes(),
+        "state_hashes": hashes,
     }
+    engine = asyncio.run(_engine_paths(url, store_url))
+    engine["projector_hashes_equal"] = engine["projector_hashes_equal"] == hashes
+    figures.update(engine)
     out.put(figures)
 
 
@@ -107,15 +164,21 @@ def main(argv: list[str]) -> dict[str, Any]:
     url, build_s = ensure_journal(path, args.events, args.seed)
     ctx = multiprocessing.get_context("spawn")
     runs = []
-    for _ in range(args.repeat):
+    for i in range(args.repeat):
+        store_path = Path(tempfile.gettempdir()) / f"oms-replay-store-{os.getpid()}-{i}.db"
+        store_path.unlink(missing_ok=True)
         queue = ctx.Queue()
-        proc = ctx.Process(target=_measure, args=(url, queue))
+        proc = ctx.Process(target=_measure, args=(url, f"sqlite:///{store_path}", queue))
         proc.start()
         runs.append(queue.get())
         proc.join()
+        store_path.unlink(missing_ok=True)
     runs.sort(key=lambda r: r["events_per_s"])
     median = dict(runs[len(runs) // 2])
     median["events_per_s_runs"] = [r["events_per_s"] for r in runs]
+    median["events_per_cpu_s_runs"] = [r["events_per_cpu_s"] for r in runs]
+    median["projector_events_per_cpu_s_runs"] = [r["projector_events_per_cpu_s"] for r in runs]
+    median["recovery_events_per_cpu_s_runs"] = [r["recovery_events_per_cpu_s"] for r in runs]
     median["build_s"] = round(build_s, 1)
     median["journal_mb"] = round(path.stat().st_size / 2**20, 1)
     return median

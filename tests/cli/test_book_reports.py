@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from oms.cli.main import app
-from oms.reconcile.diff import fill_event_id
+from oms.domain.ids import deal_event_id
 from tests.cli.conftest import Session
 
 runner = CliRunner()
@@ -64,7 +64,7 @@ def test_fills_blotter(session_db: Session) -> None:
 
 def test_replay_by_position_shows_the_state_then(session_db: Session) -> None:
     events = json.loads(run("events", "--db", session_db.url, "--limit", "0", "--json"))
-    heal = next(e for e in events if e["event_id"] == fill_event_id(session_db.fill_deal))
+    heal = next(e for e in events if e["event_id"] == deal_event_id("A1", session_db.fill_deal))
     before = json.loads(
         run("replay", "--db", session_db.url, "--position", str(heal["position"] - 1), "--json")
     )

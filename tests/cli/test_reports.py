@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from journal import GENESIS_HASH, Journal
 from journal.codec import row_hash
+from oms.cli import render
 from oms.cli.main import app
 from tests.cli.conftest import STAGE_STREAM, Session
 
@@ -136,9 +137,41 @@ def test_audit_export_rejects_an_unknown_format(session_db: Session) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["events"], ["discrepancies"], ["latency"], ["reconcile"], ["audit", "export"]],
+    [
+        ["events"],
+        ["discrepancies"],
+        ["latency"],
+        ["reconcile"],
+        ["audit", "export"],
+        ["demo"],
+        ["run"],
+        ["recover"],
+        ["order", "place"],
+        ["order", "modify"],
+        ["order", "cancel"],
+    ],
 )
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Example: oms " in result.output
+
+
+def test_long_reads_show_progress_without_changing_output(
+    session_db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet = run("audit", "export", "--db", session_db.url)
+    monkeypatch.setattr("oms.cli.render.PROGRESS_THRESHOLD", 1)
+    shown = []
+    real = render.progress
+
+    def spy(total: int, description: str, enabled: bool = True):  # type: ignore[no-untyped-def]
+        shown.append((description, total, enabled))
+        return real(total, description, enabled)
+
+    monkeypatch.setattr("oms.cli.reports.progress", spy)
+    assert run("audit", "export", "--db", session_db.url) == quiet
+    replayed = json.loads(run("replay", "--db", session_db.url, "--position", "5", "--json"))
+    assert replayed["last_position"] == 5
+    assert ("exporting events", len(quiet.splitlines()), True) in shown
+    assert ("replaying the journal", 5, False) in shown  # never on --json output

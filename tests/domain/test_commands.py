@@ -37,6 +37,11 @@ def test_valid_limit_order_parses_with_defaults() -> None:
     assert cmd.filling is Filling.FOK
 
 
+def test_book_or_cancel_is_a_resting_order_filling() -> None:
+    cmd = PlaceOrder.parse(place(filling="boc"))
+    assert cmd.filling is Filling.BOC
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -63,7 +68,9 @@ def test_valid_limit_order_parses_with_defaults() -> None:
         ({"symbol": ""}, "symbol"),
         ({"symbol": "EUR USD"}, "symbol"),
         ({"side": "long"}, "side"),
-        ({"filling": "boc"}, "filling"),
+        ({"filling": "all_or_none"}, "filling"),
+        ({"order_type": "market", "price": None, "filling": "boc"}, "filling"),
+        ({"order_type": "stop", "filling": "boc"}, "filling"),
         ({"order_type": "market", "price": None, "position_by_id": 7}, "position_by_id"),
         ({"order_type": "market", "price": None, "position_id": 7, "position_by_id": 7},
          "position_by_id"),

@@ -1,7 +1,10 @@
 """The engine as a child process for the crash tests: recovers, trades, and stops at a kill point.
 
 Run as `python -m tests.engine.crash_child URL PORT SCENARIO`. It talks to the simulated
-terminal the test process serves over RPyC (through the mt5linux client), writes
+terminal the test process serves over RPyC (through the mt5linux client), follows the
+journal with checkpointed projections (a snapshot every 5 events), keeps the listener's
+watermark and the engine's snapshot in the same store (so each restart folds only a tail
+and polls from where the last process left off), writes
 `READY <json>` once recovery is done, then plays the scenario. At the scenario's kill point
 it writes `KILLPOINT <name> <details>` and waits forever for the SIGKILL; `UPDATE <n> ...`
 lines let the test kill in the middle of a burst.
@@ -19,10 +22,14 @@ from oms.broker import port
 from oms.broker.mt5.adapter import Mt5Broker
 from oms.broker.mt5.calls import LoginArgs
 from oms.broker.worker import Mt5LinuxClient, ThreadWorker
+from oms.domain.enums import AccountMode
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
+from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery
 from oms.engine.router import OrderRouter
+from oms.projections import standard_set
+from oms.projections.store import CheckpointStore
 
 
 def say(*parts: object) -> None:
@@ -68,6 +75,12 @@ class KillPointPort:
             await hold("after_cancel", cancel.client_id, outcome.status.value)
         return outcome
 
+    async def modify_position(self, change: port.ModifyPosition) -> port.SendOutcome:
+        return await self.inner.modify_position(change)
+
+    async def close_by(self, close: port.CloseBy) -> port.SendOutcome:
+        return await self.inner.close_by(close)
+
     async def lookup(self, query: port.OrderQuery) -> port.SendOutcome:
         if self.armed == "lookup":
             await hold("lookup", query.client_id)
@@ -81,6 +94,13 @@ class KillPointPort:
 
     async def poll(self) -> port.BrokerChanges:
         return await self.inner.poll()
+
+    @property
+    def cursor(self) -> port.HistoryCursor:
+        return self.inner.cursor
+
+    def resume_from(self, cursor: port.HistoryCursor, open_tickets: frozenset[int]) -> None:
+        self.inner.resume_from(cursor, open_tickets)
 
 
 def order(kind: str, side: str = "buy", volume: float = 0.1, price: float | None = None
@@ -105,9 +125,17 @@ async def main(url: str, server_port: int, scenario: str) -> None:
                       LoginArgs(), rebuild_on_reconnect=True)
     broker = KillPointPort(inner)
     manager = OrderManager(journal, OrderRouter.single(broker))
-    listener = StatusListener(manager)
-    report = await Recovery(manager, listener).run()
-    say("READY", json.dumps({"replayed": report.replayed, "resolved": report.resolved,
+    store = CheckpointStore.open(url)
+    listener = StatusListener(manager, store=store)
+    projector = Projector(journal, store, standard_set(default_mode=AccountMode.HEDGING),
+                          snapshot_every=5)
+    await projector.start()
+    asyncio.get_running_loop().create_task(projector.run(interval_s=0.01))
+    if scenario == "during_recovery":
+        broker.armed = "lookup"  # die while recovery looks an unanswered order up
+    report = await Recovery(manager, listener, store=store, snapshot_every=5).run()
+    say("READY", json.dumps({"replayed": report.replayed, "restored_from": report.restored_from,
+                             "resolved": report.resolved,
                              "confirmed": report.confirmed, "polled": report.polled_events}))
     sub = manager.subscribe()
     name = scenario.partition(":")[0]

@@ -7,6 +7,7 @@ from oms.domain.enums import AccountMode
 from oms.engine.app import Engine
 from oms.engine.errors import NotReadyError
 from oms.engine.router import OrderRouter
+from oms.engine.snapshot import ENGINE_STATE, engine_state_hash
 from oms.projections import standard_set
 from oms.projections.store import CheckpointStore
 from tests.engine.conftest import sim_broker, sim_terminal
@@ -34,11 +35,16 @@ async def test_engine_trades_polls_and_checkpoints_then_restarts(journal_url: st
             terminal.faults.fill_order(ticket, price=1.0)
             await next_kind(updates, "order.filled")  # found by the running listener
         hashes = engine.projector.state_hashes()
+        engine_hash = engine_state_hash(engine.manager)
         head = (await journal.head()).position
         assert store.checkpoint("orders").position == head
+        assert store.snapshot_positions(ENGINE_STATE) == [head]
         again = Engine(journal, OrderRouter.single(broker), store=store,
                        projections=standard_set(default_mode=AccountMode.HEDGING))
         async with again:
             assert again.projector.state_hashes() == hashes
-            assert again.report.replayed == head
+            # The engine's state came from its snapshot: nothing of the journal was folded.
+            assert (again.report.restored_from, again.report.replayed) == (head, 0)
+            assert engine_state_hash(again.manager) == engine_hash
+            assert await again.manager.place(market()) == "A1.mm.2"
     store.close()

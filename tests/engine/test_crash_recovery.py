@@ -4,7 +4,8 @@ The simulated terminal lives in the test process and is served over RPyC; the en
 a child process (`tests.engine.crash_child`) that talks to it through the mt5linux client,
 so the terminal outlives every SIGKILL of the engine. Each child announces its kill point;
 the test injects the fault that belongs there (a fill while the engine is down, a dropped
-answer), kills the child, and the next child recovers. At the end the journal, the engine's
+answer), kills the child, and the next child recovers (one of them is itself killed in the
+middle of its recovery). At the end the journal, the engine's
 state and the terminal's orders and deals are compared.
 """
 
@@ -26,13 +27,17 @@ import pytest
 from journal import AsyncJournal
 from oms.broker.bridge import make_server
 from oms.broker.sim import SimulatedTerminal
-from oms.domain.enums import OrderStatus
+from oms.domain.enums import AccountMode, OrderStatus
 from oms.domain.ids import is_our_magic
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
+from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery
 from oms.engine.router import OrderRouter
+from oms.engine.snapshot import engine_state_hash
 from oms.engine.state import OrderStates
+from oms.projections import standard_set
+from oms.projections.store import CheckpointStore
 from tests.engine.conftest import sim_broker, sim_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +104,10 @@ def run_child(url: str, server_port: int, terminal: SimulatedTerminal, scenario:
               ) -> dict[str, object]:
     """Start an engine, let it recover, play the scenario up to its kill point, kill it."""
     child = Child(url, server_port, scenario)
+    if scenario == "during_recovery":
+        point = child.until("KILLPOINT")
+        child.kill()
+        return {"killed_in_recovery_at": point[1:]}
     ready = json.loads(" ".join(child.until("READY")[1:]))
     name, _, arg = scenario.partition(":")
     if name == "burst":
@@ -118,26 +127,37 @@ async def test_sigkill_at_many_points_loses_no_fill_and_sends_nothing_twice(
     journal_url: str, served_terminal: tuple[SimulatedTerminal, int]
 ) -> None:
     terminal, server_port = served_terminal
-    scenarios = ["before_send", "after_send", "after_send_limit", "fill_while_down",
-                 "cancel_sent", "unknown", "burst:3", "burst:11", "burst:23"]
+    scenarios = ["before_send", "during_recovery", "after_send", "after_send_limit",
+                 "fill_while_down", "cancel_sent", "unknown", "burst:3", "burst:11", "burst:23"]
     readies = []
     for scenario in scenarios:
         if scenario == "unknown":
             terminal.faults.drop_next_ack()
         readies.append(run_child(journal_url, server_port, terminal, scenario))
     # Each restart settled what the previous run left unanswered.
-    assert readies[1]["resolved"] == ["A1.crash.0"]  # killed before the send
-    assert readies[2]["resolved"] == ["A1.crash.1"]  # killed after the send
-    assert readies[5]["confirmed"] == ["A1.crash.4"]  # cancel sent, answer never journaled
-    assert readies[6]["resolved"] == ["A1.crash.5"]  # answer dropped, lookup never ran
+    assert readies[1] == {"killed_in_recovery_at": ["lookup", "A1.crash.0"]}
+    assert readies[2]["resolved"] == ["A1.crash.0"]  # killed before the send, then in recovery
+    assert readies[3]["resolved"] == ["A1.crash.1"]  # killed after the send
+    assert readies[6]["confirmed"] == ["A1.crash.4"]  # cancel sent, answer never journaled
+    assert readies[7]["resolved"] == ["A1.crash.5"]  # answer dropped, lookup never ran
 
-    # The last restart, in this process, then the comparison.
+    # Later starts restored the engine's snapshot that an earlier (killed) run stored.
+    assert any(int(str(r.get("restored_from", 0))) > 0 for r in readies[2:])
+
+    # The last restart, in this process, from the store the children left, then the
+    # comparison; a second manager folds the whole journal from position 0.
+    store = CheckpointStore.open(journal_url)
     async with await AsyncJournal.open(journal_url) as journal:
         broker = sim_broker(terminal)
         await broker.connect()
         manager = OrderManager(journal, OrderRouter.single(broker))
-        await Recovery(manager, StatusListener(manager)).run()
+        last = await Recovery(manager, StatusListener(manager, store=store), store=store).run()
+        from_zero = OrderManager(journal, OrderRouter.single(broker))
+        await Recovery(from_zero, StatusListener(from_zero)).run()
         records = [r async for r in journal.read_all()]
+    store.close()
+    assert last.restored_from > 0
+    assert engine_state_hash(manager) == engine_state_hash(from_zero)
 
     orders = manager.states.orders
     assert len(orders) >= 6 + 3 * 12 - 12  # every scenario placed its orders
@@ -172,5 +192,28 @@ async def test_sigkill_at_many_points_loses_no_fill_and_sends_nothing_twice(
     assert {c: o.to_dict() for c, o in rebuilt.orders.items()} == {
         c: o.to_dict() for c, o in orders.items()}
     assert not [o.anomalies for o in orders.values() if o.anomalies]
+    # Projections restored from the snapshots the killed engines left, plus the tail, equal
+    # a rebuild from position 0.
+    store = CheckpointStore.open(journal_url)
+    assert store.snapshot_positions("orders")  # the children did checkpoint
+    async with await AsyncJournal.open(journal_url) as journal:
+        resumed = Projector(journal, store, standard_set(default_mode=AccountMode.HEDGING))
+        await resumed.start()
+    store.close()
+    fresh = standard_set(default_mode=AccountMode.HEDGING)
+    fresh.apply_many(records)
+    assert resumed.state_hashes() == fresh.state_hashes()
+    assert all(not p.errors for p in fresh.projections)
+    book = fresh.projections[0]
+    assert {c: book.get(c).status for c in orders} == {c: o.status for c, o in orders.items()}
     assert os.path.exists(journal_url.removeprefix("sqlite:///"))
 
+
+
+def test_the_kill_point_port_offers_every_method_of_the_broker_port() -> None:
+    from oms.broker.port import BrokerPort
+    from tests.engine.crash_child import KillPointPort
+
+    wanted = {n for n in vars(BrokerPort) if not n.startswith("_")}
+    assert {"modify_position", "close_by", "poll"} <= wanted
+    assert wanted <= {n for n in vars(KillPointPort) if not n.startswith("_")}

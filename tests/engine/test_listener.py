@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oms.domain.ids import deal_event_id
 from oms.engine.listener import StatusListener
 from tests.engine.conftest import Rig, sim_broker
 from tests.engine.test_manager import limit, next_kind
@@ -30,7 +31,9 @@ async def test_fills_made_at_the_broker_are_journaled_once(rig: Rig) -> None:
     events = await rig.journal.read_stream(f"order-{coid}")
     assert [e.type for e in events] == [
         "order.submitted", "order.accepted", "order.partially_filled", "order.filled"]
-    assert [e.event_id for e in events[2:]] == [f"deal-{first}", f"deal-{second}"]
+    account = events[0].payload["account"]
+    assert [e.event_id for e in events[2:]] == [
+        deal_event_id(account, first), deal_event_id(account, second)]
 
 
 async def test_a_replayed_poll_is_an_idempotent_append(rig: Rig) -> None:

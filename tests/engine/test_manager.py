@@ -163,3 +163,111 @@ async def test_lost_answer_is_journaled_unknown_then_resolved_without_resend(rig
     assert len(orders) == 1  # sent once
     deals = [d for d in rig.terminal.history_deals_get(0, 2**40) if d.comment == coid]
     assert [d.ticket for d in deals] == [filled.detail["deal_ticket"]]
+
+
+async def test_a_signal_stamp_travels_with_every_event_of_the_order(rig: Rig) -> None:
+    from oms.engine.clock import stamp
+
+    signal = stamp()
+    updates = rig.manager.subscribe()
+    await rig.manager.place(market(), signal=signal)
+    filled = await next_kind(updates, "order.filled")
+    stages = filled.metadata["stages"]
+    assert stages["signal"] == signal
+    assert signal["mono_ns"] <= stages["submit"]["mono_ns"] <= stages["fill"]["mono_ns"]
+    assert filled.metadata["correlation_id"] == filled.client_order_id
+
+
+def test_runtime_runs_on_uvloop_when_installed() -> None:
+    import asyncio
+
+    from oms.engine.runtime import loop_kind, run
+
+    async def which() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    module = run(which())
+    assert loop_kind() == "uvloop"  # installed in this environment
+    assert module.startswith("uvloop")
+
+
+async def test_a_port_that_raises_is_an_unknown_outcome_then_looked_up(rig: Rig) -> None:
+    updates = rig.manager.subscribe()
+    real_place = rig.broker.place
+
+    async def broken(order: Any) -> Any:
+        raise ConnectionResetError("socket closed before the request went out")
+
+    rig.broker.place = broken  # type: ignore[method-assign]
+    try:
+        coid = await rig.manager.place(market())
+        unknown = await next_kind(updates, "order.outcome_unknown")
+        assert unknown.failure and "ConnectionResetError" in unknown.detail["reason"]
+        resolved = await next_kind(updates, "order.outcome_resolved")
+        assert resolved.detail["resolution"] == "not_found"
+        assert resolved.status is OrderStatus.REJECTED
+        assert not [o for o in rig.terminal.history_orders_get(0, 2**40) if o.comment == coid]
+    finally:
+        rig.broker.place = real_place  # type: ignore[method-assign]
+
+
+async def test_a_journal_failure_after_the_send_reaches_the_strategy(journal_url: str) -> None:
+    from journal import AsyncJournal
+    from oms.engine.manager import OrderManager
+    from oms.engine.router import OrderRouter
+    from oms.engine.updates import ENGINE_ERROR
+    from tests.engine.conftest import sim_broker, sim_terminal
+
+    broker = sim_broker(sim_terminal())
+    journal = await AsyncJournal.open(journal_url)
+    manager = OrderManager(journal, OrderRouter.single(broker))
+    manager.mark_ready()
+    updates = manager.subscribe()
+    real_place = broker.place
+
+    async def place_then_lose_the_journal(order: Any) -> Any:
+        outcome = await real_place(order)
+        await journal.close()  # the database goes away between the send and its answer
+        return outcome
+
+    broker.place = place_then_lose_the_journal  # type: ignore[method-assign]
+    coid = await manager.place(market())
+    error = await next_kind(updates, ENGINE_ERROR)
+    assert error.failure and error.client_order_id == coid
+    assert "sending the order failed" in error.detail["message"]
+    await manager.drain()
+
+
+async def test_requote_retries_are_kept_in_the_answers_metadata(rig: Rig) -> None:
+    updates = rig.manager.subscribe()
+    rig.terminal.faults.reject_next(10004)  # requote: the adapter resends at the fresh price
+    await rig.manager.place(market())
+    accepted = await next_kind(updates, "order.accepted")
+    attempts = accepted.metadata["broker_attempts"]
+    assert [a["retcode"] for a in attempts] == [10004, 10009]
+    filled = await next_kind(updates, "order.filled")
+    assert len(filled.metadata["broker_attempts"]) == 2
+
+
+async def test_a_close_by_order_goes_out_as_a_close_by(rig: Rig) -> None:
+    updates = rig.manager.subscribe()
+    long_id = await rig.manager.place(market(side="buy"))
+    await next_kind(updates, "order.filled")
+    short_id = await rig.manager.place(market(side="sell"))
+    await next_kind(updates, "order.filled")
+    by_comment = {p.comment: p.ticket for p in rig.terminal.positions_get()}
+    long_pos, short_pos = by_comment[long_id], by_comment[short_id]
+    coid = await rig.manager.place(market(side="sell", position_id=long_pos,
+                                          position_by_id=short_pos))
+    filled = await next_kind(updates, "order.filled")
+    assert filled.client_order_id == coid
+    assert rig.terminal.positions_get() == ()
+    await rig.listener.poll_once()  # the second deal of the close-by, on the other position
+    await rig.manager.drain()
+    ticket = rig.manager.states.orders[coid].broker_order_id
+    deals = {d.ticket for d in rig.terminal.history_deals_get(0, 2**40) if d.order == ticket}
+    assert len(deals) == 2
+    journaled = {e.payload["deal_ticket"] for e in await rig.journal.read_stream(f"order-{coid}")
+                 if e.type in ("order.filled", "order.partially_filled")}
+    assert journaled == deals
+    assert rig.manager.states.orders[coid].status is OrderStatus.FILLED

@@ -87,3 +87,35 @@ async def test_modify_requests_left_unanswered_are_confirmed_at_the_broker(
         assert manager.states.orders[applied].price == 1.001
         assert manager.states.orders[lost].price == 1.0
         assert manager.states.orders[lost].pending_modify is None
+
+
+async def test_recovery_that_cannot_reach_the_broker_keeps_orders_blocked(
+    journal_url: str,
+) -> None:
+    import pytest
+
+    from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
+    from oms.broker.mt5.calls import LoginArgs
+    from oms.broker.worker import InlineWorker, SameObject
+    from oms.engine.errors import NotReadyError
+    from oms.engine.recovery import RecoveryError
+
+    terminal = sim_terminal()
+    broker = Mt5Broker(InlineWorker(SameObject(terminal)), LoginArgs(),
+                       AdapterPolicy(reconnect_delays_s=()))
+    async with await AsyncJournal.open(journal_url) as journal:
+        crashed = OrderManager(journal, OrderRouter.single(broker))
+        intent = submitted_event(PlaceOrder.parse(market()), 0)
+        await crashed.append(intent.client_order_id, [
+            (intent.TYPE, intent.to_payload(), f"{intent.client_order_id}:submitted")])
+        terminal.faults.disconnect("ipc")
+        manager = OrderManager(journal, OrderRouter.single(broker))
+        with pytest.raises(RecoveryError, match=r"A1\.mm\.0 is still unknown"):
+            await Recovery(manager, StatusListener(manager), attempts=2, retry_delay_s=0).run()
+        with pytest.raises(NotReadyError):
+            await manager.place(market())
+        terminal.faults.reconnect()
+        report = await Recovery(manager, StatusListener(manager)).run()
+        assert report.resolved == ["A1.mm.0"]
+        assert manager.states.orders["A1.mm.0"].status is OrderStatus.REJECTED  # not found
+        assert await manager.place(market()) == "A1.mm.1"

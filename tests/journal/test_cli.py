@@ -1,4 +1,4 @@
-"""`oms init`, `oms verify` and `oms demo` on real databases."""
+"""`oms init` and `oms verify` on real databases."""
 
 from __future__ import annotations
 
@@ -64,18 +64,3 @@ def test_init_uses_the_configured_url(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("OMS_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
     assert runner.invoke(app, ["init"]).exit_code == 0
     assert (tmp_path / "env.db").exists()
-
-
-def test_demo_builds_a_fresh_journal_in_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    for _ in range(2):  # a second run starts afresh
-        result = runner.invoke(app, ["demo"])
-        assert result.exit_code == 0, result.output
-        assert "ok: 4 events" in result.stdout
-    with Journal.open(f"sqlite:///{tmp_path / 'demo.db'}") as journal:
-        assert [e.type for e in journal.read_all()] == [
-            "OrderSubmitted", "OrderAccepted", "OrderSubmitted", "OrderFilled",
-        ]  # fmt: skip
-        assert journal.verify().ok

@@ -208,3 +208,35 @@ def test_kill_switches_block_until_cleared() -> None:
     back = KillSwitches()
     back.restore(switches.snapshot())
     assert back.state_hash() == switches.state_hash()
+
+
+def test_risk_context_reads_the_projections() -> None:
+    from oms.domain.commands import PlaceOrder
+    from oms.domain.events import KillSwitchEngaged
+    from oms.domain.risk import RateWindow, RiskLimits, check_place
+    from oms.projections import KillSwitches, risk_context
+
+    records = journal([
+        order("N1.mm.0", volume=2.0), deal("N1.mm.0", 1, 2.0, 1.1),
+        order("N1.mm.1", volume=1.0), order("N1.mm.2", side="sell", volume=0.5),
+    ])
+    projections = standard_set()
+    projections.apply_many(records)
+    book, positions, _, switches = projections.projections
+    assert isinstance(book, OrderBook) and isinstance(positions, Positions)
+    assert isinstance(switches, KillSwitches)
+    window = RateWindow(1_000)
+    window.record(10)
+    ctx = risk_context("N1", "EURUSD", book=book, positions=positions, switches=switches,
+                       window=window, now_ns=20)
+    assert (ctx.net_position, ctx.open_buy_volume, ctx.open_sell_volume) == (2.0, 1.0, 0.5)
+    assert (ctx.open_orders, ctx.orders_in_window, ctx.kill_switch) == (2, 1, False)
+    cmd = PlaceOrder.parse({"account": "N1", "strategy": "mm", "symbol": "EURUSD",
+                            "side": "buy", "order_type": "market", "volume": 1.5})
+    denial = check_place(cmd, ctx, RiskLimits(max_position_per_symbol=4.0), 20, None)
+    assert denial is not None and denial.value == pytest.approx(4.5)
+    engage = KillSwitchEngaged(account="N1", reason="r", by="ops")
+    projections.apply(Record(5, "risk", 1, "k", engage.TYPE, 1, engage.to_payload(), {}, 5))
+    ctx = risk_context("N1", "EURUSD", book=book, positions=positions, switches=switches,
+                       window=window, now_ns=2_000)
+    assert ctx.kill_switch and ctx.orders_in_window == 0

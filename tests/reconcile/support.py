@@ -18,8 +18,7 @@ from oms.domain.events import (
     OrderPartiallyFilled,
     OrderSubmitted,
 )
-from oms.domain.ids import client_order_id, magic_for, order_stream_id
-from oms.reconcile.diff import fill_event_id
+from oms.domain.ids import client_order_id, deal_event_id, magic_for, order_stream_id
 from oms.reconcile.lock import lock_for
 from oms.reconcile.reconciler import Reconciler
 from oms.reconcile.snapshot import AdapterSnapshotSource, TerminalSnapshotSource
@@ -120,7 +119,7 @@ class PaperSession:
                 commission=deal.commission, fee=deal.fee, swap=deal.swap,
                 position_id=deal.position_id, entry=ENTRIES[deal.entry],  # type: ignore[arg-type]
             )  # fmt: skip
-            out.append(new_event(fill, fill_event_id(deal.ticket)))
+            out.append(new_event(fill, deal_event_id(self.account, deal.ticket)))
         return out
 
     def flush(self) -> None:

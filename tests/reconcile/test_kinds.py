@@ -11,8 +11,8 @@ import pytest
 from journal import Journal
 from oms.broker.sim import SimulatedTerminal
 from oms.domain.events import OrderCanceled
-from oms.domain.ids import order_stream_id
-from oms.reconcile.diff import Kind, diff, external_order_id, fill_event_id
+from oms.domain.ids import deal_event_id, order_stream_id
+from oms.reconcile.diff import Kind, diff, external_order_id
 from oms.reconcile.events import RECONCILER_STREAM
 from oms.reconcile.reconciler import Reconciler
 from tests.reconcile import faults
@@ -125,7 +125,7 @@ async def test_manual_market_trade_is_adopted_with_its_fill(world: World) -> Non
     assert kinds == ["fill_missing_here", "order_unknown_here"]
     stream = world.journal.read_stream(order_stream_id(external_order_id(ACCOUNT, result.order)))
     assert [e.type for e in stream] == ["order.submitted", "order.accepted", "order.filled"]
-    assert stream[2].event_id == fill_event_id(result.deal)
+    assert stream[2].event_id == deal_event_id(ACCOUNT, result.deal)
 
 
 async def test_state_differs_when_broker_canceled_is_healed(world: World) -> None:
@@ -165,7 +165,7 @@ async def test_fill_at_broker_missing_here_is_healed(world: World) -> None:
     assert event["key"] == f"deal:{deal}"
     assert event["journal"] is None
     assert event["broker"]["order"] == result.order and event["broker"]["volume"] == 0.1
-    assert event["heal_event_ids"] == [fill_event_id(deal)]
+    assert event["heal_event_ids"] == [deal_event_id(ACCOUNT, deal)]
     # Only the fill: the order's state and the position follow from the healed deal.
     assert [p["kind"] for p in world.detected()] == ["fill_missing_here"]
     last = world.journal.read_stream(order_stream_id(coid))[-1]
@@ -323,7 +323,7 @@ async def test_a_heal_the_journal_refuses_becomes_an_alert(world: World) -> None
     deal = world.terminal.faults.fill_order(result.order)
     # The heal's event id is taken already, on another stream: the journal refuses it.
     world.journal.append("elsewhere", [new_event(OrderCanceled(client_order_id="x"),
-                                                 fill_event_id(deal))])  # fmt: skip
+                                                 deal_event_id(ACCOUNT, deal))])  # fmt: skip
     report = await world.reconciler.run()
     assert report is not None and report.healed == 0 and report.alerts == 1
     (event,) = world.detected()
@@ -347,3 +347,36 @@ async def test_diff_is_pure(world: World) -> None:
     assert first == second and [d.kind for d in first] == [Kind.STATE_DIFFERS]
     assert world.journal.head() == head  # nothing written
     assert first[0].heals and first[0].heals[0].event.TYPE == "order.canceled"
+
+
+async def test_hedging_fills_without_position_id_are_keyed_as_mt5_does(world: World) -> None:
+    coid, result = world.session.place("GBPUSD", "buy", 0.2, journal_fills=False)
+    opened = world.session.fill_events(coid, result.order, 0.2)
+    close_coid, close = world.session.place(
+        "GBPUSD", "sell", 0.05, position=result.order, journal_fills=False
+    )
+    closed = world.session.fill_events(close_coid, close.order, 0.05)
+    for events in (opened, closed):  # as the engine journals fills from a send's answer
+        for e in events:
+            e.payload["position_id"] = None
+    world.session.pending[-2][1].extend(opened)
+    world.session.pending[-1][1].extend(closed)
+    world.session.flush()
+    report = await world.reconciler.run()
+    assert report is not None and report.detected == [], [d.detail for d in report.detected]
+
+
+async def test_fills_journaled_after_the_broker_was_read_wait_for_the_next_run(
+    world: World,
+) -> None:
+    reconciler = world.reconciler
+    reconciler.catch_up()
+    snap = await reconciler.source.snapshot(0, 0, reconciler.view.open_tickets(ACCOUNT))
+    settled = reconciler.view.position
+    world.session.place("USDJPY", "sell", 0.3)  # trades and is journaled after the read
+    world.session.flush()
+    reconciler.catch_up()
+    reconciler.view.settled_position = settled
+    assert reconciler.diff(reconciler.view, snap) == []
+    report = await reconciler.run()  # the next run sees both sides
+    assert report is not None and report.clean

@@ -74,6 +74,7 @@ def test_file_lock_excludes_a_second_holder(tmp_path: Path) -> None:
     try:
         assert first.acquire(wait=False, timeout_s=0)
         assert not second.acquire(wait=False, timeout_s=0)
+        assert not second.acquire(wait=True, timeout_s=0.1)  # a bounded wait gives up
         first.release()
         assert second.acquire(wait=False, timeout_s=0)
     finally:

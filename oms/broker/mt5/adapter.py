@@ -7,7 +7,6 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from oms.broker.mt5 import calls
@@ -29,6 +28,7 @@ from oms.broker.mt5.requests import (
 )
 from oms.broker.port import (
     BrokerChanges,
+    BrokerOrder,
     BrokerRequestError,
     CancelOrder,
     CloseBy,
@@ -262,12 +262,12 @@ class Mt5Broker:
             await self._ready()
         except BrokerUnavailableError as exc:
             return _not_sent(client_id, str(exc), sent_ns)
-        return await self._send(client_id, Decimal(0), sent_ns, calls.send_request, request)
+        return await self._send(client_id, 0.0, sent_ns, calls.send_request, request)
 
     async def _send(
         self,
         client_id: str,
-        volume: Decimal,
+        volume: float,
         sent_ns: int,
         fn: Callable[..., tuple[RawReply, ...]],
         *args: Any,
@@ -305,30 +305,30 @@ class Mt5Broker:
             )
         return resolve_place(query, found.orders, found.deals, found.positions)
 
-    async def confirm_cancel(self, cancel: CancelOrder) -> SendOutcome:
-        """Find whether a cancel whose answer was lost took effect."""
+    async def _orders_by_ticket(
+        self, client_id: str, ticket: int
+    ) -> tuple[BrokerOrder, ...] | SendOutcome:
+        """The broker's orders with this ticket, or an UNKNOWN outcome when it cannot be asked."""
         try:
             await self._ready()
-            orders = await self._run(calls.find_ticket, cancel.ticket)
+            return await self._run(calls.find_ticket, ticket)
         except BrokerUnavailableError as exc:
             return SendOutcome(
-                status=OutcomeStatus.UNKNOWN,
-                client_id=cancel.client_id,
-                reason=f"lookup failed: {exc}",
+                status=OutcomeStatus.UNKNOWN, client_id=client_id, reason=f"lookup failed: {exc}"
             )
+
+    async def confirm_cancel(self, cancel: CancelOrder) -> SendOutcome:
+        """Find whether a cancel whose answer was lost took effect."""
+        orders = await self._orders_by_ticket(cancel.client_id, cancel.ticket)
+        if isinstance(orders, SendOutcome):
+            return orders
         return resolve_cancel(cancel.client_id, cancel.ticket, orders)
 
     async def confirm_modify(self, change: ModifyOrder) -> SendOutcome:
         """Find whether a modify whose answer was lost took effect."""
-        try:
-            await self._ready()
-            orders = await self._run(calls.find_ticket, change.ticket)
-        except BrokerUnavailableError as exc:
-            return SendOutcome(
-                status=OutcomeStatus.UNKNOWN,
-                client_id=change.client_id,
-                reason=f"lookup failed: {exc}",
-            )
+        orders = await self._orders_by_ticket(change.client_id, change.ticket)
+        if isinstance(orders, SendOutcome):
+            return orders
         live = [o for o in orders if o.live]
         if not live:
             return SendOutcome(

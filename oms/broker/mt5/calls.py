@@ -39,10 +39,10 @@ from oms.broker.port import (
     BrokerOrder,
     BrokerPosition,
     HistoryCursor,
-    OrderKind,
     OrderQuery,
     PlaceOrder,
 )
+from oms.domain.enums import OrderType
 
 TerminalFactory = Callable[[], Any]
 
@@ -390,7 +390,7 @@ def place(
     Under Market and Exchange execution a market order carries no price (the server fills at
     the book), so the quote is read only for Instant and Request execution, which need one.
     """
-    needs_quote = order.kind is OrderKind.MARKET and spec.execution_mode in QUOTE_DRIVEN
+    needs_quote = order.kind is OrderType.MARKET and spec.execution_mode in QUOTE_DRIVEN
     fresh = quote(session, order.symbol) if needs_quote else None
     request = place_request(order, spec, fresh, deviation)
     return send(session, request, max_attempts)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Final
 
 from oms.broker.mt5 import constants as c
@@ -24,7 +23,7 @@ from oms.broker.port import (
     SendOutcome,
 )
 
-ZERO: Final = Decimal(0)
+ZERO: Final = 0.0
 _SETTLED_FAILURE: Final = frozenset({c.ORDER_STATE_CANCELED, c.ORDER_STATE_EXPIRED})
 _IN_FLIGHT: Final = frozenset(
     {
@@ -93,7 +92,7 @@ def _retcode_reason(retcode: int, comment: str) -> str:
 
 
 def send_outcome(
-    client_id: str, requested_volume: Decimal, replies: tuple[RawReply, ...], sent_ns: int = 0
+    client_id: str, requested_volume: float, replies: tuple[RawReply, ...], sent_ns: int = 0
 ) -> SendOutcome:
     """The outcome of a place, modify or cancel from its attempts (the last one decides)."""
     if not replies:
@@ -184,17 +183,17 @@ def send_outcome(
         deal_ticket=deal,
         filled_volume=filled,
         fill_price=fill_price,
-        open_volume=requested_volume - filled if keeps_working else ZERO,
+        open_volume=volume(requested_volume - filled) if keeps_working else ZERO,
     )
 
 
-def _fill_summary(deals: Iterable[BrokerDeal]) -> tuple[Decimal, Decimal | None]:
+def _fill_summary(deals: Iterable[BrokerDeal]) -> tuple[float, float | None]:
     deals = list(deals)
-    total = sum((d.volume for d in deals), ZERO)
+    total = volume(sum(d.volume for d in deals))
     if total <= 0:
         return ZERO, None
-    notional = sum((d.volume * d.price for d in deals), ZERO)
-    return total, notional / total
+    notional = sum(d.volume * d.price for d in deals)
+    return total, price(notional / total)
 
 
 def match_orders(
@@ -257,7 +256,7 @@ def resolve_place(
     own_deals = tuple(d for d in deals if d.order == order.ticket)
     filled, avg = _fill_summary(own_deals)
 
-    def outcome(status: OutcomeStatus, reason: str, open_volume: Decimal = ZERO) -> SendOutcome:
+    def outcome(status: OutcomeStatus, reason: str, open_volume: float = ZERO) -> SendOutcome:
         return SendOutcome(
             status=status,
             client_id=query.client_id,

@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 from oms.broker.mt5 import constants as c
-from oms.broker.port import BrokerDeal, BrokerOrder, BrokerPosition, Side
+from oms.broker.port import BrokerDeal, BrokerOrder, BrokerPosition
+from oms.domain.enums import Side
 from oms.errors import OmsError
 
 TRADE_ORDER_FIELDS: Final = (
@@ -43,14 +44,19 @@ class BrokerDataError(OmsError):
     """A record from the broker lacks a field or holds a value of the wrong kind."""
 
 
-def price(value: Any) -> Decimal:
-    """A broker float as an exact Decimal, free of binary noise past ten places."""
-    return Decimal(repr(round(float(value), PRICE_PLACES)))
+def price(value: Any) -> float:
+    """A broker float rounded to ten places, so 1.1 + noise compares equal to 1.1."""
+    return round(float(value), PRICE_PLACES)
 
 
-def volume(value: Any) -> Decimal:
-    """A broker volume float as an exact Decimal, free of binary noise past eight places."""
-    return Decimal(repr(round(float(value), VOLUME_PLACES)))
+def volume(value: Any) -> float:
+    """A broker volume rounded to eight places, so sums and comparisons stay exact enough."""
+    return round(float(value), VOLUME_PLACES)
+
+
+def exact(value: float) -> Decimal:
+    """A float as the Decimal of its shortest repr, for grid arithmetic (0.3 % 0.1 == 0)."""
+    return Decimal(repr(value))
 
 
 @dataclass(slots=True)
@@ -188,11 +194,11 @@ def symbol_spec_from(raw: dict[str, Any]) -> SymbolSpec:
         return SymbolSpec(
             name=str(raw["name"]),
             digits=int(raw["digits"]),
-            point=price(raw["point"]),
-            tick_size=price(raw["trade_tick_size"]),
-            volume_min=volume(raw["volume_min"]),
-            volume_max=volume(raw["volume_max"]),
-            volume_step=volume(raw["volume_step"]),
+            point=exact(price(raw["point"])),
+            tick_size=exact(price(raw["trade_tick_size"])),
+            volume_min=exact(volume(raw["volume_min"])),
+            volume_max=exact(volume(raw["volume_max"])),
+            volume_step=exact(volume(raw["volume_step"])),
             filling_mode=int(raw["filling_mode"]),
             execution_mode=int(raw["trade_exemode"]),
             stops_level=int(raw["trade_stops_level"]),
@@ -206,6 +212,6 @@ def symbol_spec_from(raw: dict[str, Any]) -> SymbolSpec:
 class Quote:
     """Best bid and ask from a Tick."""
 
-    bid: Decimal
-    ask: Decimal
+    bid: float
+    ask: float
     time_msc: int

@@ -7,39 +7,34 @@ int volume or a comment over 29 characters.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Final
 
 from oms.broker.mt5 import constants as c
-from oms.broker.mt5.records import Quote, SymbolSpec
+from oms.broker.mt5.records import Quote, SymbolSpec, exact
 from oms.broker.port import (
     BrokerRequestError,
     CancelOrder,
     CloseBy,
-    Expiry,
-    Filling,
     ModifyOrder,
     ModifyPosition,
-    OrderKind,
     PlaceOrder,
-    Side,
 )
+from oms.domain.enums import Filling, OrderType, Side, TimeInForce
 
 _ORDER_TYPES: Final = {
-    (Side.BUY, OrderKind.MARKET): c.ORDER_TYPE_BUY,
-    (Side.SELL, OrderKind.MARKET): c.ORDER_TYPE_SELL,
-    (Side.BUY, OrderKind.LIMIT): c.ORDER_TYPE_BUY_LIMIT,
-    (Side.SELL, OrderKind.LIMIT): c.ORDER_TYPE_SELL_LIMIT,
-    (Side.BUY, OrderKind.STOP): c.ORDER_TYPE_BUY_STOP,
-    (Side.SELL, OrderKind.STOP): c.ORDER_TYPE_SELL_STOP,
-    (Side.BUY, OrderKind.STOP_LIMIT): c.ORDER_TYPE_BUY_STOP_LIMIT,
-    (Side.SELL, OrderKind.STOP_LIMIT): c.ORDER_TYPE_SELL_STOP_LIMIT,
+    (Side.BUY, OrderType.MARKET): c.ORDER_TYPE_BUY,
+    (Side.SELL, OrderType.MARKET): c.ORDER_TYPE_SELL,
+    (Side.BUY, OrderType.LIMIT): c.ORDER_TYPE_BUY_LIMIT,
+    (Side.SELL, OrderType.LIMIT): c.ORDER_TYPE_SELL_LIMIT,
+    (Side.BUY, OrderType.STOP): c.ORDER_TYPE_BUY_STOP,
+    (Side.SELL, OrderType.STOP): c.ORDER_TYPE_SELL_STOP,
+    (Side.BUY, OrderType.STOP_LIMIT): c.ORDER_TYPE_BUY_STOP_LIMIT,
+    (Side.SELL, OrderType.STOP_LIMIT): c.ORDER_TYPE_SELL_STOP_LIMIT,
 }
 _TYPE_TIME: Final = {
-    Expiry.GTC: c.ORDER_TIME_GTC,
-    Expiry.DAY: c.ORDER_TIME_DAY,
-    Expiry.SPECIFIED: c.ORDER_TIME_SPECIFIED,
-    Expiry.SPECIFIED_DAY: c.ORDER_TIME_SPECIFIED_DAY,
+    TimeInForce.GTC: c.ORDER_TIME_GTC,
+    TimeInForce.DAY: c.ORDER_TIME_DAY,
+    TimeInForce.SPECIFIED: c.ORDER_TIME_SPECIFIED,
 }
 _FILLING: Final = {
     Filling.FOK: c.ORDER_FILLING_FOK,
@@ -57,7 +52,7 @@ QUOTE_DRIVEN: Final = frozenset(
 )
 
 
-def order_type(side: Side, kind: OrderKind) -> int:
+def order_type(side: Side, kind: OrderType) -> int:
     """The ORDER_TYPE value of a side and kind."""
     return _ORDER_TYPES[(side, kind)]
 
@@ -69,7 +64,7 @@ def choose_filling(order: PlaceOrder, spec: SymbolSpec) -> int:
     and Request execution allow FOK only; resting orders default to RETURN.
     """
     wanted = order.filling
-    is_market = order.kind is OrderKind.MARKET
+    is_market = order.kind is OrderType.MARKET
     quote_driven = spec.execution_mode in QUOTE_DRIVEN
     if wanted is None:
         if not is_market:
@@ -80,7 +75,7 @@ def choose_filling(order: PlaceOrder, spec: SymbolSpec) -> int:
             if spec.filling_mode & _FILLING_BIT[candidate]:
                 return _FILLING[candidate]
         return c.ORDER_FILLING_RETURN
-    if wanted is Filling.BOC and order.kind not in (OrderKind.LIMIT, OrderKind.STOP_LIMIT):
+    if wanted is Filling.BOC and order.kind not in (OrderType.LIMIT, OrderType.STOP_LIMIT):
         raise BrokerRequestError("BOC filling is only for limit and stop-limit orders")
     if is_market and quote_driven and wanted is not Filling.FOK:
         raise BrokerRequestError(
@@ -96,25 +91,26 @@ def choose_filling(order: PlaceOrder, spec: SymbolSpec) -> int:
     return _FILLING[wanted]
 
 
-def check_volume(value: Decimal, spec: SymbolSpec) -> float:
+def check_volume(value: float, spec: SymbolSpec) -> float:
     """The volume as a float, once it is on the symbol's min/max/step grid."""
-    if value < spec.volume_min or value > spec.volume_max:
+    grid_value = exact(value)
+    if grid_value < spec.volume_min or grid_value > spec.volume_max:
         raise BrokerRequestError(
             f"volume {value} is outside {spec.volume_min}..{spec.volume_max} for {spec.name}"
         )
-    if spec.volume_step > 0 and value % spec.volume_step != 0:
+    if spec.volume_step > 0 and grid_value % spec.volume_step != 0:
         raise BrokerRequestError(
             f"volume {value} is not a multiple of the volume step {spec.volume_step} of {spec.name}"
         )
     return float(value)
 
 
-def check_price(name: str, value: Decimal | None, spec: SymbolSpec) -> float:
+def check_price(name: str, value: float | None, spec: SymbolSpec) -> float:
     """The price as a float (0.0 when absent), once it is on the symbol's tick grid."""
     if value is None:
         return 0.0
     grid = spec.tick_size if spec.tick_size > 0 else spec.point
-    if grid > 0 and value % grid != 0:
+    if grid > 0 and exact(value) % grid != 0:
         raise BrokerRequestError(
             f"{name} {value} is not a multiple of the tick size {grid} of {spec.name}"
         )
@@ -125,7 +121,7 @@ def place_request(
     order: PlaceOrder, spec: SymbolSpec, quote: Quote | None, default_deviation: int
 ) -> dict[str, Any]:
     """The order_send request for a new order (market orders take the quote's price)."""
-    is_market = order.kind is OrderKind.MARKET
+    is_market = order.kind is OrderType.MARKET
     if is_market and quote is not None:
         px = float(quote.ask if order.side is Side.BUY else quote.bid)
     else:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from oms.market.errors import MarketDataError
 from oms.market.events import BookSnapshot, LevelSet, TradePrint
-from oms.market.queue import L2QueueTracker, QueueModel, QueuePosition
+from oms.market.queue import L2QueueTracker, QueueFill, QueueModel, QueuePosition
 from oms.market.rolling import LevelChange, Observation, RollingBook
 from oms.market.sides import ASK, BID
 
@@ -36,7 +36,7 @@ class SimBook:
         self.rolling = RollingBook()
         self.book = self.rolling.book
         self.queue = L2QueueTracker(self.book, model, power)
-        self._placed: dict[int, tuple[int, int]] = {}  # ticket -> (side, price) in the queue
+        self._placed: dict[int, tuple[int, int, int]] = {}  # ticket -> side, price, size
         self._observed: list[Observation] = []  # what the market did since the queue last looked
 
     # ---- reads ------------------------------------------------------------------------------
@@ -58,9 +58,20 @@ class SimBook:
 
     def available(self, buy: bool, limit: int = 0) -> int:
         """Size a buy (taking asks) or sell (taking bids) could fill, up to `limit` ticks if set."""
-        if buy:
-            return sum(q for p, q in self.book.asks.items() if not limit or p <= limit)
-        return sum(q for p, q in self.book.bids.items() if not limit or p >= limit)
+        return self.book.available(BID if buy else ASK, limit or None)
+
+    def covers(self, buy: bool, wanted: int, limit: int = 0) -> bool:
+        """Whether a buy or sell of `wanted` could fill now (a FOK check): stops counting once
+        it could, instead of summing every level of the book as `available` does."""
+        levels = self.book.asks if buy else self.book.bids
+        got = 0
+        for price, size in levels.items():
+            if limit and (price > limit if buy else price < limit):
+                continue
+            got += size
+            if got >= wanted:
+                return True
+        return False
 
     def position(self, ticket: int) -> QueuePosition:
         """The queue estimate of a resting order (volume ahead and behind, in volume steps)."""
@@ -108,9 +119,18 @@ class SimBook:
             return {}
         observed, self._observed = self._observed, []
         filled: dict[int, int] = {}
-        for fill in self.queue.on_observations(observed):
+        for fill in self._follow(self.queue.on_observations(observed)):
             filled[fill.order_id] = filled.get(fill.order_id, 0) + fill.size
         return filled
+
+    def _follow(self, fills: list[QueueFill]) -> list[QueueFill]:
+        """Keep our record of each order's size in the queue equal to the estimate's."""
+        placed = self._placed
+        for fill in fills:
+            side, price, size = placed.get(fill.order_id, (0, 0, 0))
+            if size:
+                placed[fill.order_id] = (side, price, size - fill.size)
+        return fills
 
     # ---- our orders ---------------------------------------------------------------------------
 
@@ -120,15 +140,11 @@ class SimBook:
         side = BID if buy else ASK
         queue = self.queue
         if ticket in self._placed:
-            if (
-                self._placed[ticket] == (side, price)
-                and ticket in queue
-                and queue.position(ticket).remaining == size
-            ):
+            if self._placed[ticket] == (side, price, size) and ticket in queue:
                 return
             self.untrack(ticket)
         queue.place(ticket, side, price, size)
-        self._placed[ticket] = (side, price)
+        self._placed[ticket] = (side, price, size)
 
     def untrack(self, ticket: int) -> None:
         """Take an order out of the queue (filled, cancelled, expired, triggered elsewhere)."""
@@ -155,21 +171,13 @@ class SimBook:
         not trade with itself; the rest of what was taken counts as withdrawn behind them.
         """
         book = self.book
-        side = ASK if buy else BID
-        watched = {p for s, p in self._placed.values() if s == side} if self._placed else None
-        before = {p: book.size_at(side, p) for p in watched} if watched else None
-        levels = book.asks if buy else book.bids
-        filled = cost = 0
-        while wanted:
-            p = book.best_ask if buy else book.best_bid
-            if p is None or (limit and (p > limit if buy else p < limit)):
-                break
-            q = levels[p]
-            n = q if q <= wanted else wanted
-            book.update(side, p, q - n)
-            filled += n
-            cost += n * p
-            wanted -= n
+        side = ASK if buy else BID  # the side taken from
+        if wanted <= 0:
+            return 0, 0
+        if not self._placed:
+            return book.take(1 - side, wanted, limit or None)
+        before = {p: book.size_at(side, p) for s, p, _ in self._placed.values() if s == side}
+        filled, cost = book.take(1 - side, wanted, limit or None)
         if before:
             self._taken_ahead(side, before)
         return filled, cost
@@ -187,14 +195,14 @@ class SimBook:
                 (
                     queue.position(t).ahead
                     for t, at in self._placed.items()
-                    if at == (side, price) and t in queue
+                    if at[:2] == (side, price) and t in queue
                 ),
                 default=0.0,
             )
             traded = min(was - now, math.ceil(ahead))
             changes.append(LevelChange(ts_ns, side, price, was, now, traded, was - now - traded))
-        if changes:
-            queue.on_observations(changes)
+        if changes:  # fills here can only come from a crossed book: the next requeue resets
+            self._follow(queue.on_observations(changes))
 
 
 def _levels(levels: Levels, label: str) -> dict[int, int]:

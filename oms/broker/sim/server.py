@@ -151,7 +151,7 @@ class TradeServer:
         if ledger.no_money(spec, buy, steps, closes):
             return Outcome(C.TRADE_RETCODE_NO_MONEY)
         filling = req.type_filling
-        if filling == FOK and book.available(buy) < steps:
+        if filling == FOK and not book.covers(buy, steps):
             return Outcome(C.TRADE_RETCODE_REJECT)
         if dry_run:
             return Outcome(0)

@@ -138,7 +138,7 @@ class Triggers:
         if not self._affordable(order):
             return
         wanted = order.volume_current
-        if order.type_filling == FOK and book.available(buy, limit) < wanted:
+        if order.type_filling == FOK and not book.covers(buy, wanted, limit):
             if not limit:
                 ledger.finish(order, CANCELED)
             return

@@ -5,15 +5,15 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
-from oms.broker.port import OrderKind, PlaceOrder, Side
+from oms.broker.port import PlaceOrder
 from oms.broker.sim import SimulatedTerminal
 from oms.broker.worker import SameObject, ThreadWorker
+from oms.domain.enums import OrderType, Side
 
 
 class Instrumented:
@@ -82,21 +82,21 @@ def market(
         magic=7,
         symbol="EURUSD",
         side=side,
-        kind=OrderKind.MARKET,
-        volume=Decimal(volume),
+        kind=OrderType.MARKET,
+        volume=float(volume),
         **kw,
     )
 
 
-def limit(client_id: str, price: Decimal, side: Side = Side.BUY, **kw: Any) -> PlaceOrder:
+def limit(client_id: str, price: float, side: Side = Side.BUY, **kw: Any) -> PlaceOrder:
     """A resting limit order for EURUSD under magic 7."""
     return PlaceOrder(
         client_id=client_id,
         magic=7,
         symbol="EURUSD",
         side=side,
-        kind=OrderKind.LIMIT,
-        volume=Decimal("0.10"),
+        kind=OrderType.LIMIT,
+        volume=0.10,
         price=price,
         **kw,
     )

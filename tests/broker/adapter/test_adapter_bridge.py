@@ -19,13 +19,12 @@ from oms.broker.port import (
     CancelOrder,
     ConnectionState,
     ModifyOrder,
-    OrderKind,
     OrderQuery,
     OutcomeStatus,
     PlaceOrder,
-    Side,
 )
 from oms.broker.worker import Mt5LinuxClient, ThreadWorker
+from oms.domain.enums import OrderType, Side
 from tests.broker.adapter.conftest import market
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -93,12 +92,12 @@ def bridge_address() -> Iterator[tuple[str, int]]:
         yield "127.0.0.1", port
 
 
-def _order(tag: str, side: Side, kind: OrderKind, volume: Decimal, **kw: Any) -> PlaceOrder:
+def _order(tag: str, side: Side, kind: OrderType, volume: float, **kw: Any) -> PlaceOrder:
     return PlaceOrder(f"{tag}-{RUN}", MAGIC, SYMBOL, side, kind, volume, **kw)
 
 
-def _on_grid(value: Decimal, tick: Decimal) -> Decimal:
-    return (value / tick).to_integral_value() * tick
+def _on_grid(value: float, tick: Decimal) -> float:
+    return float((Decimal(repr(value)) / tick).to_integral_value() * tick)
 
 
 @pytest.mark.slow
@@ -114,15 +113,15 @@ async def test_trading_through_mt5linux_over_the_bridge(bridge_address: tuple[st
         spec = await broker.symbol(SYMBOL)
         quote = await broker.quote(SYMBOL)
         assert quote is not None and quote.bid > 0
-        lot = spec.volume_min
-        far_below = _on_grid(quote.bid * Decimal("0.95"), spec.tick_size)
-        further = far_below - 10 * spec.tick_size
+        lot = float(spec.volume_min)
+        far_below = _on_grid(quote.bid * 0.95, spec.tick_size)
+        further = float(Decimal(repr(far_below)) - 10 * spec.tick_size)
 
-        bought = await broker.place(_order("BR1", Side.BUY, OrderKind.MARKET, lot))
+        bought = await broker.place(_order("BR1", Side.BUY, OrderType.MARKET, lot))
         assert bought.status is OutcomeStatus.FILLED, bought.reason
         assert bought.filled_volume == lot and bought.deal_ticket
 
-        resting = await broker.place(_order("BR2", Side.BUY, OrderKind.LIMIT, lot, price=far_below))
+        resting = await broker.place(_order("BR2", Side.BUY, OrderType.LIMIT, lot, price=far_below))
         assert resting.status is OutcomeStatus.PLACED, resting.reason
         ticket = resting.order_ticket
         assert ticket is not None
@@ -141,7 +140,7 @@ async def test_trading_through_mt5linux_over_the_bridge(bridge_address: tuple[st
 
         canceled = await broker.cancel(CancelOrder(f"BR2-{RUN}", ticket))
         assert canceled.status is OutcomeStatus.CANCELED, canceled.reason
-        closing = _order("BR3", Side.SELL, OrderKind.MARKET, lot, position=bought.order_ticket)
+        closing = _order("BR3", Side.SELL, OrderType.MARKET, lot, position=bought.order_ticket)
         closed = await broker.place(closing)
         assert closed.status is OutcomeStatus.FILLED, closed.reason
 
@@ -158,12 +157,12 @@ async def test_trading_through_mt5linux_over_the_bridge(bridge_address: tuple[st
         assert found.status is OutcomeStatus.FILLED and found.matched_by == "comment"
         assert found.order_ticket == closed.order_ticket
         known = frozenset(t for t in (bought.order_ticket, ticket, closed.order_ticket) if t)
-        never_sent = _order("BR9", Side.BUY, OrderKind.MARKET, lot)
+        never_sent = _order("BR9", Side.BUY, OrderType.MARKET, lot)
         missing = await broker.lookup(OrderQuery.for_order(never_sent, known_tickets=known))
         assert missing.status is OutcomeStatus.NOT_FOUND
         by_ticket = await broker.lookup(
             OrderQuery.for_order(
-                _order("BR1", Side.BUY, OrderKind.MARKET, lot), ticket=bought.order_ticket
+                _order("BR1", Side.BUY, OrderType.MARKET, lot), ticket=bought.order_ticket
             )
         )
         assert by_ticket.status is OutcomeStatus.FILLED and by_ticket.matched_by == "ticket"

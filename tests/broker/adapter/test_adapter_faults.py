@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from oms.broker.mt5 import constants as c
@@ -33,7 +31,7 @@ async def test_lost_ack_is_unknown_then_found_filled_without_a_resend(
     assert found.status is OutcomeStatus.FILLED and found.matched_by == "comment"
     (position,) = sim.positions_get()
     assert found.order_ticket == position.identifier
-    assert found.filled_volume == Decimal("0.1") and [d.order for d in found.deals] == [
+    assert found.filled_volume == 0.1 and [d.order for d in found.deals] == [
         found.order_ticket
     ]
     assert terminal.calls["order_send"] == 1
@@ -42,11 +40,11 @@ async def test_lost_ack_is_unknown_then_found_filled_without_a_resend(
 async def test_lost_ack_of_a_pending_order_is_found_working(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
-    order = limit("A-2", Decimal("1.08000"))
+    order = limit("A-2", 1.08000)
     sim.faults.drop_next_ack()
     assert (await broker.place(order)).status is OutcomeStatus.UNKNOWN
     found = await broker.lookup(OrderQuery.for_order(order))
-    assert found.status is OutcomeStatus.PLACED and found.open_volume == Decimal("0.1")
+    assert found.status is OutcomeStatus.PLACED and found.open_volume == 0.1
     assert found.order is not None and found.order.live
 
 
@@ -83,14 +81,14 @@ async def test_rewritten_comment_is_matched_by_fingerprint(
 async def test_lost_acks_of_modify_and_cancel_are_confirmed_by_ticket(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
-    placed = await broker.place(limit("A-5", Decimal("1.08000")))
+    placed = await broker.place(limit("A-5", 1.08000))
     ticket = placed.order_ticket
     assert ticket is not None
-    change = ModifyOrder("A-5", ticket, price=Decimal("1.07950"))
+    change = ModifyOrder("A-5", ticket, price=1.07950)
     sim.faults.drop_next_ack()
     assert (await broker.modify(change)).status is OutcomeStatus.UNKNOWN
     assert (await broker.confirm_modify(change)).status is OutcomeStatus.MODIFIED
-    other = ModifyOrder("A-5", ticket, price=Decimal("1.07000"))
+    other = ModifyOrder("A-5", ticket, price=1.07000)
     assert (await broker.confirm_modify(other)).status is OutcomeStatus.NOT_FOUND
 
     cancel = CancelOrder("A-5", ticket)

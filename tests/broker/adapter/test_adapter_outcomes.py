@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from oms.broker.mt5 import constants as c
 from oms.broker.mt5.outcomes import RawReply, resolve_cancel, resolve_place, send_outcome
-from oms.broker.port import (
-    BrokerDeal,
-    BrokerOrder,
-    BrokerPosition,
-    OrderKind,
-    OrderQuery,
-    OutcomeStatus,
-    Side,
-)
+from oms.broker.port import BrokerDeal, BrokerOrder, BrokerPosition, OrderQuery, OutcomeStatus
+from oms.domain.enums import OrderType, Side
 
 MARKET = {"action": c.ACTION_DEAL, "type_filling": c.ORDER_FILLING_IOC, "price": 1.1}
 PENDING = {"action": c.ACTION_PENDING, "type_filling": c.ORDER_FILLING_RETURN, "price": 1.0}
@@ -46,14 +38,14 @@ def reply(request: dict[str, Any], **kw: Any) -> RawReply:
 
 
 def outcome(*replies: RawReply, volume: str = "1") -> Any:
-    return send_outcome("O-1", Decimal(volume), replies)
+    return send_outcome("O-1", float(volume), replies)
 
 
 def test_market_fill() -> None:
     out = outcome(reply(MARKET, result=result(10009, order=5, deal=9, volume=1.0, price=1.1)))
     assert out.status is OutcomeStatus.FILLED
-    assert (out.order_ticket, out.deal_ticket, out.filled_volume) == (5, 9, Decimal("1.0"))
-    assert out.fill_price == Decimal("1.1") and out.retcode == 10009
+    assert (out.order_ticket, out.deal_ticket, out.filled_volume) == (5, 9, 1.0)
+    assert out.fill_price == 1.1 and out.retcode == 10009
     assert len(out.attempts) == 1 and out.attempts[0].retcode == 10009
 
 
@@ -61,9 +53,9 @@ def test_ioc_partial_cancels_the_rest_return_keeps_it_working() -> None:
     partial = result(10010, order=5, deal=9, volume=0.4, price=1.1)
     ioc = outcome(reply(MARKET, result=partial))
     assert ioc.status is OutcomeStatus.PARTIALLY_FILLED
-    assert ioc.filled_volume == Decimal("0.4") and ioc.open_volume == 0
+    assert ioc.filled_volume == 0.4 and ioc.open_volume == 0
     keep = outcome(reply({**MARKET, "type_filling": c.ORDER_FILLING_RETURN}, result=partial))
-    assert keep.open_volume == Decimal("0.6")
+    assert keep.open_volume == 0.6
     smaller_done = outcome(reply(MARKET, result=result(10009, order=5, deal=9, volume=0.4)))
     assert smaller_done.status is OutcomeStatus.PARTIALLY_FILLED
 
@@ -71,7 +63,7 @@ def test_ioc_partial_cancels_the_rest_return_keeps_it_working() -> None:
 def test_pending_placed_modify_and_remove() -> None:
     placed = outcome(reply(PENDING, result=result(10008, order=11)))
     assert placed.status is OutcomeStatus.PLACED and placed.order_ticket == 11
-    assert placed.open_volume == Decimal(1)
+    assert placed.open_volume == 1.0
     modified = outcome(reply({"action": c.ACTION_MODIFY, "order": 11}, result=result(10009)))
     assert modified.status is OutcomeStatus.MODIFIED
     removed = outcome(reply({"action": c.ACTION_REMOVE, "order": 11}, result=result(10009)))
@@ -116,7 +108,7 @@ def test_requote_attempts_are_all_returned() -> None:
     assert out.status is OutcomeStatus.FILLED
     assert [a.retcode for a in out.attempts] == [10004, 10021, 10009]
     assert [a.number for a in out.attempts] == [1, 2, 3]
-    assert out.attempts[1].price == Decimal("1.2001") and out.attempts[0].ask == Decimal("1.2001")
+    assert out.attempts[1].price == 1.2001 and out.attempts[0].ask == 1.2001
 
 
 def _order(ticket: int, *, state: int, live: bool, comment: str = "O-1", **kw: Any) -> BrokerOrder:
@@ -127,12 +119,12 @@ def _order(ticket: int, *, state: int, live: bool, comment: str = "O-1", **kw: A
         "state": state,
         "magic": 7,
         "comment": comment,
-        "volume_initial": Decimal(1),
-        "volume_current": Decimal(0) if not live else Decimal(1),
-        "price_open": Decimal("1.1"),
-        "price_stoplimit": Decimal(0),
-        "sl": Decimal(0),
-        "tp": Decimal(0),
+        "volume_initial": 1.0,
+        "volume_current": 0.0 if not live else 1.0,
+        "price_open": 1.1,
+        "price_stoplimit": 0.0,
+        "sl": 0.0,
+        "tp": 0.0,
         "position_id": ticket,
         "time_setup_msc": 1,
         "time_done_msc": 2,
@@ -147,8 +139,8 @@ def _order(ticket: int, *, state: int, live: bool, comment: str = "O-1", **kw: A
 
 
 def _deal(ticket: int, order: int, volume: str, px: str) -> BrokerDeal:
-    z = Decimal(0)
-    return BrokerDeal(ticket, order, "EURUSD", 0, 0, 7, order, Decimal(volume), Decimal(px),
+    z = 0.0
+    return BrokerDeal(ticket, order, "EURUSD", 0, 0, 7, order, float(volume), float(px),
                       z, z, z, z, 5, 3, "O-1")  # fmt: skip
 
 
@@ -157,8 +149,8 @@ QUERY = OrderQuery(
     magic=7,
     symbol="EURUSD",
     side=Side.BUY,
-    kind=OrderKind.MARKET,
-    volume=Decimal(1),
+    kind=OrderType.MARKET,
+    volume=1.0,
 )
 
 
@@ -168,8 +160,8 @@ def test_lookup_finds_a_filled_order_by_comment_with_its_deals() -> None:
     deals = [_deal(20, 5, "0.4", "1.1"), _deal(21, 5, "0.6", "1.2"), _deal(22, 6, "1", "1")]
     out = resolve_place(QUERY, orders, deals, [])
     assert out.status is OutcomeStatus.FILLED and out.matched_by == "comment"
-    assert out.order_ticket == 5 and out.filled_volume == Decimal("1.0")
-    assert out.fill_price == Decimal("1.16") and {d.ticket for d in out.deals} == {20, 21}
+    assert out.order_ticket == 5 and out.filled_volume == 1.0
+    assert out.fill_price == 1.16 and {d.ticket for d in out.deals} == {20, 21}
 
 
 def test_lookup_falls_back_to_a_fingerprint_when_the_comment_was_rewritten() -> None:
@@ -199,7 +191,7 @@ def test_lookup_states() -> None:
         [],
     )
     assert partial.status is OutcomeStatus.PARTIALLY_FILLED
-    assert partial.filled_volume == Decimal("0.3")
+    assert partial.filled_volume == 0.3
     canceled = resolve_place(QUERY, [_order(5, state=c.ORDER_STATE_CANCELED, live=False)], [], [])
     assert canceled.status is OutcomeStatus.CANCELED
     in_flight = resolve_place(QUERY, [_order(5, state=c.ORDER_STATE_STARTED, live=True)], [], [])
@@ -207,8 +199,8 @@ def test_lookup_states() -> None:
 
 
 def test_lookup_by_position_then_not_found() -> None:
-    z = Decimal(0)
-    pos = BrokerPosition(5, 5, "EURUSD", Side.BUY, 7, Decimal(1), Decimal("1.1"), z, z, 1, 1,
+    z = 0.0
+    pos = BrokerPosition(5, 5, "EURUSD", Side.BUY, 7, 1.0, 1.1, z, z, 1, 1,
                          "O-1")  # fmt: skip
     assert resolve_place(QUERY, [], [], [pos]).matched_by == "position"
     assert resolve_place(QUERY, [], [], []).status is OutcomeStatus.NOT_FOUND

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from oms.broker.mt5 import constants as c
 from oms.broker.mt5.adapter import Mt5Broker
 from oms.broker.port import CancelOrder, OrderQuery, OutcomeStatus
@@ -46,7 +44,7 @@ async def test_polling_reads_only_what_is_new(
 async def test_fill_while_not_looking_shows_up_in_the_next_poll(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
-    placed = await broker.place(limit("F-1", Decimal("1.08000")))
+    placed = await broker.place(limit("F-1", 1.08000))
     ticket = placed.order_ticket
     assert ticket is not None
     before = await broker.poll()
@@ -64,7 +62,7 @@ async def test_fill_while_not_looking_shows_up_in_the_next_poll(
 async def test_cancel_while_not_looking_shows_up_in_the_next_poll(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
-    placed = await broker.place(limit("C-1", Decimal("1.08000")))
+    placed = await broker.place(limit("C-1", 1.08000))
     ticket = placed.order_ticket
     assert ticket is not None
     await broker.poll()
@@ -92,7 +90,7 @@ async def test_manual_trade_in_the_terminal_is_reported_with_magic_zero(
     )
     after = await broker.poll()
     (deal,) = after.deals
-    assert (deal.magic, deal.volume, deal.comment) == (0, Decimal("0.3"), "by hand")
+    assert (deal.magic, deal.volume, deal.comment) == (0, 0.3, "by hand")
     (position,) = after.positions
     assert position.magic == 0
 
@@ -100,7 +98,7 @@ async def test_manual_trade_in_the_terminal_is_reported_with_magic_zero(
 async def test_vanished_order_is_gone_everywhere_and_not_found(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
-    order = limit("V-1", Decimal("1.08000"))
+    order = limit("V-1", 1.08000)
     placed = await broker.place(order)
     ticket = placed.order_ticket
     assert ticket is not None

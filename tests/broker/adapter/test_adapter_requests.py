@@ -15,16 +15,8 @@ from oms.broker.mt5.requests import (
     place_request,
     reprice,
 )
-from oms.broker.port import (
-    BrokerRequestError,
-    CancelOrder,
-    Expiry,
-    Filling,
-    ModifyOrder,
-    OrderKind,
-    PlaceOrder,
-    Side,
-)
+from oms.broker.port import BrokerRequestError, CancelOrder, ModifyOrder, PlaceOrder
+from oms.domain.enums import Filling, OrderType, Side, TimeInForce
 
 
 def spec(filling_mode: int = 3, execution: int = c.SYMBOL_TRADE_EXECUTION_MARKET) -> SymbolSpec:
@@ -43,7 +35,7 @@ def spec(filling_mode: int = 3, execution: int = c.SYMBOL_TRADE_EXECUTION_MARKET
     )
 
 
-QUOTE = Quote(bid=Decimal("1.10000"), ask=Decimal("1.10002"), time_msc=1)
+QUOTE = Quote(bid=1.10000, ask=1.10002, time_msc=1)
 
 
 def order(**kw: object) -> PlaceOrder:
@@ -52,8 +44,8 @@ def order(**kw: object) -> PlaceOrder:
         "magic": 7,
         "symbol": "EURUSD",
         "side": Side.BUY,
-        "kind": OrderKind.MARKET,
-        "volume": Decimal("0.10"),
+        "kind": OrderType.MARKET,
+        "volume": 0.10,
     }
     fields.update(kw)
     return PlaceOrder(**fields)  # type: ignore[arg-type]
@@ -64,7 +56,7 @@ def _plain(value: object) -> bool:
 
 
 def test_market_request_holds_only_builtins_and_survives_repr() -> None:
-    request = place_request(order(sl=Decimal("1.09"), tp=Decimal("1.2")), spec(), QUOTE, 20)
+    request = place_request(order(sl=1.09, tp=1.2), spec(), QUOTE, 20)
     assert all(_plain(v) for v in request.values()), request
     assert type(request["volume"]) is float and type(request["magic"]) is int
     assert eval(repr(request)) == request  # what mt5linux sends is repr(request)
@@ -76,7 +68,7 @@ def test_market_request_holds_only_builtins_and_survives_repr() -> None:
 def test_sell_takes_the_bid_and_reprice_moves_it() -> None:
     request = place_request(order(side=Side.SELL), spec(), QUOTE, 5)
     assert request["price"] == 1.1
-    moved = reprice(request, Quote(bid=Decimal("1.09990"), ask=Decimal("1.1"), time_msc=2))
+    moved = reprice(request, Quote(bid=1.09990, ask=1.1, time_msc=2))
     assert moved["price"] == 1.0999 and request["price"] == 1.1
 
 
@@ -112,10 +104,10 @@ def test_instant_execution_defaults_to_fok() -> None:
 
 def test_pending_request() -> None:
     limit = order(
-        kind=OrderKind.STOP_LIMIT,
-        price=Decimal("1.10100"),
-        stop_limit=Decimal("1.10050"),
-        expiry=Expiry.SPECIFIED,
+        kind=OrderType.STOP_LIMIT,
+        price=1.10100,
+        stop_limit=1.10050,
+        expiry=TimeInForce.SPECIFIED,
         expiration_s=1_900_000_000,
     )
     request = place_request(limit, spec(), None, 10)
@@ -129,11 +121,11 @@ def test_pending_request() -> None:
 
 def test_volume_and_price_off_the_grid_are_refused() -> None:
     with pytest.raises(BrokerRequestError, match="multiple of the volume step"):
-        place_request(order(volume=Decimal("0.015")), spec(), QUOTE, 0)
+        place_request(order(volume=0.015), spec(), QUOTE, 0)
     with pytest.raises(BrokerRequestError, match="outside"):
-        place_request(order(volume=Decimal("500")), spec(), QUOTE, 0)
+        place_request(order(volume=500.0), spec(), QUOTE, 0)
     with pytest.raises(BrokerRequestError, match="tick size"):
-        place_request(order(kind=OrderKind.LIMIT, price=Decimal("1.100001")), spec(), None, 0)
+        place_request(order(kind=OrderType.LIMIT, price=1.100001), spec(), None, 0)
 
 
 @pytest.mark.parametrize(
@@ -143,10 +135,10 @@ def test_volume_and_price_off_the_grid_are_refused() -> None:
         ({"client_id": "has space"}, "client id"),
         ({"magic": -1}, "magic"),
         ({"magic": 2**64}, "magic"),
-        ({"volume": Decimal(0)}, "volume"),
-        ({"kind": OrderKind.LIMIT}, "needs a price"),
-        ({"kind": OrderKind.LIMIT, "price": Decimal(1), "stop_limit": Decimal(1)}, "stop_limit"),
-        ({"expiry": Expiry.SPECIFIED}, "expiration_s"),
+        ({"volume": 0.0}, "volume"),
+        ({"kind": OrderType.LIMIT}, "needs a price"),
+        ({"kind": OrderType.LIMIT, "price": 1.0, "stop_limit": 1.0}, "stop_limit"),
+        ({"expiry": TimeInForce.SPECIFIED}, "expiration_s"),
     ],
 )
 def test_commands_that_could_never_be_sent_name_the_problem(
@@ -157,7 +149,7 @@ def test_commands_that_could_never_be_sent_name_the_problem(
 
 
 def test_modify_and_cancel_requests() -> None:
-    change = ModifyOrder(client_id="O-1", ticket=5, price=Decimal("1.2"), sl=Decimal("1.1"))
+    change = ModifyOrder(client_id="O-1", ticket=5, price=1.2, sl=1.1)
     request = modify_request(change)
     assert request == {
         "action": c.ACTION_MODIFY,

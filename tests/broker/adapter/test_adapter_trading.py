@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 import pytest
 
@@ -12,16 +11,14 @@ from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
 from oms.broker.port import (
     CancelOrder,
     CloseBy,
-    Expiry,
-    Filling,
     ModifyOrder,
     ModifyPosition,
     OrderQuery,
     OutcomeStatus,
-    Side,
 )
 from oms.broker.sim import SimulatedTerminal
 from oms.broker.worker import InlineWorker, SameObject
+from oms.domain.enums import Filling, Side, TimeInForce
 from tests.broker.adapter.conftest import Instrumented, limit, market
 
 
@@ -30,7 +27,7 @@ async def test_market_order_fills_and_carries_our_keys(
 ) -> None:
     out = await broker.place(market("O-1"))
     assert out.status is OutcomeStatus.FILLED, out.reason
-    assert out.retcode == 10009 and out.filled_volume == Decimal("0.1")
+    assert out.retcode == 10009 and out.filled_volume == 0.1
     assert out.order_ticket and out.deal_ticket and out.fill_price
     assert out.sent_ns > 0 and out.attempts[0].answered_ns >= out.attempts[0].sent_ns
     (position,) = sim.positions_get()
@@ -50,17 +47,17 @@ async def test_closing_a_position(broker: Mt5Broker, sim: SimulatedTerminal) -> 
 async def test_pending_order_is_placed_modified_and_canceled(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
-    placed = await broker.place(limit("L-1", Decimal("1.08000")))
+    placed = await broker.place(limit("L-1", 1.08000))
     assert placed.status is OutcomeStatus.PLACED, placed.reason
-    assert placed.order_ticket is not None and placed.open_volume == Decimal("0.10")
+    assert placed.order_ticket is not None and placed.open_volume == 0.10
     ticket = placed.order_ticket
     (working,) = sim.orders_get(ticket=ticket)
     assert working.state == c.ORDER_STATE_PLACED and working.comment == "L-1"
 
-    moved = await broker.modify(ModifyOrder("L-1", ticket, price=Decimal("1.07900")))
+    moved = await broker.modify(ModifyOrder("L-1", ticket, price=1.07900))
     assert moved.status is OutcomeStatus.MODIFIED, moved.reason
     assert sim.orders_get(ticket=ticket)[0].price_open == pytest.approx(1.079)
-    same = await broker.modify(ModifyOrder("L-1", ticket, price=Decimal("1.07900")))
+    same = await broker.modify(ModifyOrder("L-1", ticket, price=1.07900))
     assert same.status is OutcomeStatus.REJECTED and same.retcode == 10025
 
     canceled = await broker.cancel(CancelOrder("L-1", ticket))
@@ -75,7 +72,7 @@ async def test_limit_order_fills_when_the_market_reaches_it(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
     tick = sim.symbol_info_tick("EURUSD")
-    just_above = Decimal(str(round(tick.ask + 0.00002, 5)))
+    just_above = round(tick.ask + 0.00002, 5)
     placed = await broker.place(limit("L-2", just_above, Side.SELL))
     assert placed.status is OutcomeStatus.PLACED, placed.reason
     ticket = placed.order_ticket
@@ -96,9 +93,9 @@ async def test_ioc_partial_fill_and_fok_reject() -> None:
     assert fok.status is OutcomeStatus.REJECTED and fok.retcode == 10006
     partial = await broker.place(market("P-2", volume="90", filling=Filling.IOC))
     assert partial.status is OutcomeStatus.PARTIALLY_FILLED, partial.reason
-    assert Decimal(0) < partial.filled_volume < Decimal(90) and partial.open_volume == 0
+    assert 0.0 < partial.filled_volume < 90.0 and partial.open_volume == 0
     (position,) = sim.positions_get()
-    assert Decimal(str(position.volume)) == partial.filled_volume
+    assert position.volume == partial.filled_volume
     await broker.close()
 
 
@@ -166,7 +163,7 @@ async def test_position_stops_and_close_by(broker: Mt5Broker, sim: SimulatedTerm
     short = await broker.place(market("H-2", side=Side.SELL, volume="0.10"))
     assert long.order_ticket and short.order_ticket
     tick = sim.symbol_info_tick("EURUSD")
-    stop = Decimal(str(round(tick.bid - 0.01, 5)))
+    stop = round(tick.bid - 0.01, 5)
     change = ModifyPosition("H-1", "EURUSD", long.order_ticket, sl=stop)
     moved = await broker.modify_position(change)
     assert moved.status is OutcomeStatus.MODIFIED, moved.reason
@@ -178,7 +175,7 @@ async def test_position_stops_and_close_by(broker: Mt5Broker, sim: SimulatedTerm
         CloseBy("H-3", 7, "EURUSD", long.order_ticket, short.order_ticket)
     )
     assert closed.status is OutcomeStatus.FILLED, closed.reason
-    assert closed.filled_volume == Decimal("0.1") and closed.order_ticket
+    assert closed.filled_volume == 0.1 and closed.order_ticket
     (left,) = sim.positions_get()
     assert left.ticket == long.order_ticket and left.volume == pytest.approx(0.2)
     entries = {d.entry for d in sim.history_deals_get(ticket=closed.order_ticket)}
@@ -198,7 +195,7 @@ async def test_netting_reversal_is_seen_in_deals_and_positions() -> None:
         (flip.order_ticket, 2),  # DEAL_ENTRY_INOUT
     ]
     (position,) = changes.positions
-    assert position.side is Side.SELL and position.volume == Decimal("0.2")
+    assert position.side is Side.SELL and position.volume == 0.2
     assert position.identifier == first.order_ticket
     await broker.close()
 
@@ -207,7 +204,7 @@ async def test_specified_expiry_expires_and_is_polled(
     broker: Mt5Broker, sim: SimulatedTerminal
 ) -> None:
     now_s = sim.symbol_info_tick("EURUSD").time
-    order = limit("E-1", Decimal("1.07000"), expiry=Expiry.SPECIFIED, expiration_s=now_s + 60)
+    order = limit("E-1", 1.07000, expiry=TimeInForce.SPECIFIED, expiration_s=now_s + 60)
     placed = await broker.place(order)
     assert placed.status is OutcomeStatus.PLACED, placed.reason
     await broker.poll()

@@ -11,9 +11,10 @@ from oms.broker.mt5 import calls
 from oms.broker.mt5.adapter import AdapterPolicy, Mt5Broker
 from oms.broker.mt5.calls import LoginArgs
 from oms.broker.mt5.factory import NewSimulator
-from oms.broker.port import ConnectionState, Filling, OrderQuery, OutcomeStatus
+from oms.broker.port import ConnectionState, OrderQuery, OutcomeStatus
 from oms.broker.sim import SimulatedTerminal
 from oms.broker.worker import ProcessWorker, SameObject, ThreadWorker
+from oms.domain.enums import Filling
 from tests.broker.adapter.conftest import Instrumented, market
 
 

@@ -76,6 +76,15 @@ def test_a_trade_through_the_price_fills_all_of_it(mt5: SimulatedTerminal) -> No
     assert mt5.history_orders_get(ticket=ticket)[0].state == mt5.ORDER_STATE_FILLED
 
 
+def test_a_limit_inside_the_spread_is_first_in_line(mt5: SimulatedTerminal) -> None:
+    _book(mt5, 5.0)
+    res = mt5.order_send(pending(mt5, mt5.ORDER_TYPE_BUY_LIMIT, 1.08505, 0.5))
+    assert _ahead(mt5, res.order) == 0
+    mt5.market.trade("EURUSD", 1.0850, 0.1)  # a seller reaching the bid went through us
+    (deal,) = mt5.history_deals_get(ticket=res.order)
+    assert (deal.volume, deal.price) == (0.5, 1.08505)
+
+
 def test_sell_limit_at_the_ask_waits_for_buyers(mt5: SimulatedTerminal) -> None:
     _book(mt5, 5.0)
     res = mt5.order_send(pending(mt5, mt5.ORDER_TYPE_SELL_LIMIT, 1.0851, 1.0))
@@ -207,12 +216,15 @@ def _run_feed(seed: int, model: str) -> list[tuple[float, float, int]]:
     return [(d.price, d.volume, d.time_msc) for d in mt5.history_deals_get(0, 2**40)]
 
 
-def test_the_synthetic_feed_prints_trades_and_fills_are_reproducible(tmp_path: Path) -> None:
-    first = _run_feed(3, "conservative")
-    assert first == _run_feed(3, "conservative")
-    assert first != _run_feed(4, "conservative")
+@pytest.mark.parametrize("model", ["conservative", "probabilistic"])
+def test_fills_from_the_synthetic_feed_are_reproducible(model: str) -> None:
+    first = _run_feed(3, model)
+    assert first == _run_feed(3, model)
+    assert first != _run_feed(4, model)
     assert first  # the touch trades: resting orders there get fills
 
+
+def test_the_synthetic_feed_prints_trades_that_survive_a_recording(tmp_path: Path) -> None:
     live = _terminal()
     path = tmp_path / "feed.jsonl"
     live.market.record(path)

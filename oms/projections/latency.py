@@ -18,6 +18,8 @@ EXTRA_INTERVALS: tuple[tuple[str, str], ...] = (
 )
 """Spans across several stages worth their own line: internal latency and the round trip."""
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 99.0, 99.9)
+CLOCK_AGREEMENT_NS = 1_000_000_000
+"""Monotonic and wall differences of stamps from one host agree far closer than this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +50,11 @@ def _first_stamps(records: Iterable[JournalRecord]) -> dict[str, dict[str, tuple
 
 
 def _span(a: tuple[int, int], b: tuple[int, int]) -> int:
-    """Monotonic difference when it is sane (same process), else the wall-clock one."""
+    """The monotonic difference, unless the wall clocks disagree with it by more than
+    `CLOCK_AGREEMENT_NS` (the stamps came from different hosts): then the wall one."""
     mono = b[0] - a[0]
-    return mono if mono >= 0 else b[1] - a[1]
+    wall = b[1] - a[1]
+    return mono if abs(mono - wall) <= CLOCK_AGREEMENT_NS else wall
 
 
 def interval_samples(records: Iterable[JournalRecord]) -> dict[str, list[int]]:
