@@ -213,10 +213,8 @@ class OrderManager:
     async def catch_up(self) -> int:
         """Fold what other writers (the reconciler's heals, another process) appended since
         the last look, so risk checks and order states see them; returns records read."""
-        from oms.engine.projector import read_batches
-
         read = 0
-        async for batch in read_batches(self.journal, self.followed_position):
+        async for batch in self.journal.read_batches(self.followed_position):
             self.absorb(batch)
             self.followed_position = batch[-1].position
             read += len(batch)

@@ -11,34 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
-from journal import AsyncJournal, RecordedEvent
+from journal import AsyncJournal
 from oms.engine.eventlog import EventLog
 from oms.projections import ProjectionError, ProjectionSet
 from oms.projections.base import gc_paused
 from oms.projections.store import UNHASHED, CheckpointStore
-
-DEFAULT_BATCH = 20_000
-
-
-async def read_batches(
-    journal: AsyncJournal, from_position: int, size: int = DEFAULT_BATCH
-) -> AsyncIterator[list[RecordedEvent]]:
-    """The journal after `from_position` as whole batches, each read on a worker thread.
-
-    Folding a batch at a time keeps the per-record cost of an async generator (one
-    suspension per record) out of the replay.
-    """
-    read = journal.journal.read_batch
-    position = from_position
-    while True:
-        batch = await asyncio.to_thread(read, position, size)
-        if batch:
-            yield batch
-        if len(batch) < size:
-            return
-        position = batch[-1].position
 
 
 class Projector:
@@ -90,7 +68,7 @@ class Projector:
         """Fold every committed event not yet applied; record progress; maybe snapshot."""
         folded = 0
         with gc_paused():  # folds make no cycles; sweeps would re-walk the whole state
-            async for batch in read_batches(self.journal, self.position):
+            async for batch in self.journal.read_batches(self.position):
                 self.projections.apply_many(batch)
                 folded += len(batch)
         if folded:

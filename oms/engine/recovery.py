@@ -22,7 +22,6 @@ from oms.domain.enums import OrderStatus
 from oms.engine.errors import EngineError
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
-from oms.engine.projector import read_batches
 from oms.engine.snapshot import load_engine_state, save_engine_state
 from oms.projections.base import gc_paused
 from oms.projections.store import CheckpointStore
@@ -101,7 +100,7 @@ class Recovery:
         if self.store is not None and manager.states.position == 0:
             report.restored_from = await load_engine_state(manager, self.store)
         with gc_paused():  # replay makes no cycles; sweeps would re-walk the growing state
-            async for batch in read_batches(manager.journal, manager.states.position):
+            async for batch in manager.journal.read_batches(manager.states.position):
                 manager.absorb(batch)
                 report.replayed += len(batch)
         manager.followed_position = manager.states.position

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from journal import AsyncJournal, RecordedEvent
 from oms.engine.errors import EngineError
 from oms.engine.eventlog import EventLog
 from oms.engine.manager import OrderManager
-from oms.engine.projector import read_batches
 from oms.engine.router import OrderRouter
 from oms.projections.base import canonical_json, gc_paused
 from oms.projections.store import CheckpointStore
@@ -125,7 +125,7 @@ async def refresh_engine_snapshot(
     scratch = OrderManager(journal, OrderRouter({}, []), log=_QuietLog())
     start = await load_engine_state(scratch, store)
     with gc_paused():
-        async for records in read_batches(journal, scratch.states.position, batch):
+        async for records in _small_batches(journal, scratch.states.position, batch):
             scratch.absorb(records)
             await asyncio.sleep(0)
     if scratch.states.position - start < max(1, min_tail):
@@ -141,3 +141,19 @@ def _store_snapshot(manager: OrderManager, store: CheckpointStore, keep: int) ->
     store.save_snapshot(ENGINE_STATE, snapshot, digest)
     store.prune(ENGINE_STATE, keep)
     return int(snapshot["position"])
+
+
+async def _small_batches(
+    journal: AsyncJournal, from_position: int, size: int
+) -> AsyncIterator[list[RecordedEvent]]:
+    """The journal after `from_position` in batches of `size`, each read on a worker thread:
+    small batches let a refresh yield the loop often, unlike the journal's bulk read."""
+    read = journal.journal.read_batch
+    position = from_position
+    while True:
+        batch = await asyncio.to_thread(read, position, size)
+        if batch:
+            yield batch
+        if len(batch) < size:
+            return
+        position = batch[-1].position
