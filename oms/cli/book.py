@@ -21,6 +21,7 @@ from rich.table import Table
 from oms.cli.book_terminal import TerminalBook
 from oms.cli.main import app
 from oms.config import Settings
+from oms.engine import runtime
 from oms.errors import OmsError
 from oms.market.book import IntegrityIssue, L2Book
 from oms.market.events import (
@@ -294,7 +295,7 @@ def _run_terminal(
     """Poll the terminal's depth; `--once` alone prints the first snapshot."""
     limit = 1 if view.once and view.limit <= 0 else view.limit
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_watch_terminal(view, settings, interval, limit, writer))
+        runtime.run(_watch_terminal(view, settings, interval, limit, writer))
 
 
 async def _watch_terminal(

@@ -30,7 +30,7 @@ from oms.broker.sim import SimulatedTerminal
 from oms.broker.worker import InlineWorker, SameObject
 from oms.cli.journal import verify
 from oms.cli.main import app
-from oms.engine import eventlog
+from oms.engine import eventlog, runtime
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
 from oms.engine.recovery import Recovery
@@ -312,7 +312,7 @@ def demo(
                                  start_msc=time.time_ns() // 1_000_000)  # fmt: skip
     try:
         _first_session(url, terminal, story)
-        asyncio.run(_after_restart(url, terminal, story))
+        runtime.run(_after_restart(url, terminal, story))
     finally:
         eventlog.remove(handlers)
     _reports(url, console)

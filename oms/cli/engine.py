@@ -31,7 +31,7 @@ from oms.cli.render import DbOption, JsonOption, emit_json, table, utc_text
 from oms.config import Settings
 from oms.domain.commands import ModifyOrder, PlaceOrder
 from oms.domain.order import Order
-from oms.engine import eventlog
+from oms.engine import eventlog, runtime
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
 from oms.engine.recovery import Recovery, RecoveryReport
@@ -144,7 +144,7 @@ def place(
     stop_limit_price: Annotated[float | None, typer.Option(help="For stop_limit.")] = None,
     sl: Annotated[float | None, typer.Option(help="Stop loss.")] = None,
     tp: Annotated[float | None, typer.Option(help="Take profit.")] = None,
-    filling: Annotated[str, typer.Option(help="fok, ioc or return.")] = "fok",
+    filling: Annotated[str, typer.Option(help="fok, ioc, return or boc (limits only).")] = "fok",
     account: Annotated[str | None, typer.Option(help="Account code (OMS_RECONCILE_ACCOUNT).")] = (
         None
     ),
@@ -178,7 +178,7 @@ def place(
             coid = await engine.manager.place(command)
             return await _settled(engine, coid)
 
-    _show_order(asyncio.run(go()), as_json)
+    _show_order(runtime.run(go()), as_json)
 
 
 @order_app.command("modify")
@@ -206,7 +206,7 @@ def modify(
             await engine.manager.modify(command)
             return await _settled(engine, client_order_id)
 
-    _show_order(asyncio.run(go()), as_json)
+    _show_order(runtime.run(go()), as_json)
 
 
 @order_app.command("cancel")
@@ -226,7 +226,7 @@ def cancel(
             await engine.manager.cancel({"client_order_id": client_order_id})
             return await _settled(engine, client_order_id)
 
-    _show_order(asyncio.run(go()), as_json)
+    _show_order(runtime.run(go()), as_json)
 
 
 @app.command("recover")
@@ -241,7 +241,7 @@ def recover(db: DbOption = None, as_json: JsonOption = False) -> None:
         async with running_engine(settings) as engine:
             return engine.recovery
 
-    report = asyncio.run(go())
+    report = runtime.run(go())
     data = {"replayed": report.replayed, "resolved": report.resolved,
             "confirmed": report.confirmed, "polled_events": report.polled_events}  # fmt: skip
     if as_json:
@@ -274,7 +274,7 @@ def run(
     """
     settings = settings_for(db)
     interval = reconcile_interval or settings.reconcile_interval_s
-    asyncio.run(_run(settings, poll_interval, interval, log))
+    runtime.run(_run(settings, poll_interval, interval, log))
 
 
 async def _run(

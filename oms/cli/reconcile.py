@@ -12,6 +12,7 @@ from journal import Journal
 from oms.cli.main import app
 from oms.cli.render import DbOption, JsonOption, database_url, emit_json, table
 from oms.config import Settings
+from oms.engine import runtime
 from oms.reconcile.reconciler import Reconciler, RunReport
 
 
@@ -119,7 +120,7 @@ def reconcile(
     settings = settings_for(db)
     url = database_url(settings.database_url)
     if once:
-        report = asyncio.run(_once(settings, url))
+        report = runtime.run(_once(settings, url))
         if as_json:
             emit_json(report_json(report))
         else:
@@ -127,7 +128,7 @@ def reconcile(
         if strict and report.open_discrepancies:
             raise typer.Exit(2)
         return
-    asyncio.run(_scheduled(settings, url, interval or settings.reconcile_interval_s, as_json))
+    runtime.run(_scheduled(settings, url, interval or settings.reconcile_interval_s, as_json))
 
 
 async def _once(settings: Settings, url: str) -> RunReport:
