@@ -85,7 +85,10 @@ class _QueueTracker:
         self.book = book
         self.in_book = in_book
         self._orders: dict[int, _Resting] = {}
-        self._by_level: dict[tuple[int, int], list[_Resting]] = {}
+        # each level's orders in arrival order (dicts keep it) and their summed remaining size,
+        # so joining, leaving and "how much of ours rests here" cost O(1)
+        self._by_level: dict[tuple[int, int], dict[int, _Resting]] = {}
+        self._level_size: dict[tuple[int, int], int] = {}
         self._rates = (_FlowRate(rate_halflife_ns), _FlowRate(rate_halflife_ns))
 
     def _check_new(self, order_id: int, side: int, price: int, size: int) -> None:
@@ -109,8 +112,14 @@ class _QueueTracker:
                 )
 
     def _link(self, order: _Resting) -> None:
+        key = (order.side, order.price)
         self._orders[order.order_id] = order
-        self._by_level.setdefault((order.side, order.price), []).append(order)
+        self._by_level.setdefault(key, {})[order.order_id] = order
+        self._level_size[key] = self._level_size.get(key, 0) + order.remaining
+
+    def resting_size(self, side: int, price: int) -> int:
+        """Our own remaining size resting at a level (kept as a running total)."""
+        return self._level_size.get((side, price), 0)
 
     def cancel(self, order_id: int) -> None:
         """Stop tracking an order we withdrew."""
@@ -162,6 +171,7 @@ class _QueueTracker:
 
     def _fill(self, order: _Resting, size: int, ts_ns: int, fills: list[QueueFill]) -> None:
         order.remaining -= size
+        self._level_size[(order.side, order.price)] -= size
         fills.append(
             QueueFill(ts_ns, order.order_id, order.side, order.price, size, order.remaining)
         )
@@ -172,16 +182,19 @@ class _QueueTracker:
     def _forget(self, order: _Resting) -> None:
         key = (order.side, order.price)
         queue = self._by_level[key]
-        queue.remove(order)
-        if not queue:
+        del queue[order.order_id]
+        if queue:
+            self._level_size[key] -= order.remaining
+        else:
             del self._by_level[key]
+            del self._level_size[key]
 
     def _ours_ahead(self, order: _Resting) -> int:
         """Our own earlier orders at the same price that the feed does not show."""
         if self.in_book:
             return 0
         total = 0
-        for other in self._by_level.get((order.side, order.price), ()):
+        for other in self._by_level.get((order.side, order.price), {}).values():
             if other is order:
                 break
             total += other.remaining
@@ -231,16 +244,21 @@ class L2QueueTracker(_QueueTracker):
         self._check_new(order_id, side, price, size)
         level = self.book.size_at(side, price)
         ahead = level - size if self.in_book else level
-        ahead += sum(o.remaining for o in self._by_level.get((side, price), ()))
-        self._link(_Resting(order_id, side, price, size, float(max(0, ahead))))
-        return self.position(order_id)
+        ours = self.resting_size(side, price)
+        ahead += ours
+        order = _Resting(order_id, side, price, size, float(max(0, ahead)))
+        self._link(order)
+        return self._position(order, 0 if self.in_book else ours)
 
     def position(self, order_id: int) -> QueuePosition:
         """Where the order stands now."""
         order = self._get(order_id)
+        return self._position(order, self._ours_ahead(order))
+
+    def _position(self, order: _Resting, ours_ahead: int) -> QueuePosition:
         level = self.book.size_at(order.side, order.price)
         mine = order.remaining if self.in_book else 0
-        behind = max(0.0, level + self._ours_ahead(order) - mine - order.ahead)
+        behind = max(0.0, level + ours_ahead - mine - order.ahead)
         return QueuePosition(
             order.order_id, order.side, order.price, order.remaining, order.ahead, behind
         )
@@ -268,7 +286,7 @@ class L2QueueTracker(_QueueTracker):
             return
         traded = c.traded + c.refilled
         ours_ahead = 0  # our own earlier orders at this price the feed does not show
-        for order in list(queue):
+        for order in list(queue.values()):
             mine = order.remaining if self.in_book else 0
             if traded > 0:
                 # every order's `ahead` counts from the front, so each sees the whole print
@@ -308,17 +326,27 @@ class L3QueueTracker(_QueueTracker):
         """A simulated order joins the back of its level's queue as the book holds it now."""
         self._check_new(order_id, side, price, size)
         self._ahead_ids[order_id] = set(self.l3.queues[side].get(price, ()))
-        self._link(_Resting(order_id, side, price, size, 0.0))
-        return self.position(order_id)
+        ours = self.resting_size(side, price)
+        order = _Resting(order_id, side, price, size, 0.0)
+        self._link(order)
+        return self._position(order, ours)
 
     def position(self, order_id: int) -> QueuePosition:
         """Exact volume ahead of and behind the order."""
         order = self._get(order_id)
-        ahead = self._ahead(order)
+        return self._position(order, self._ours_ahead(order))
+
+    def _position(self, order: _Resting, ours_ahead: int) -> QueuePosition:
+        ahead = self._market_ahead(order) + ours_ahead
         level = self.l3.l2.size_at(order.side, order.price)
-        behind = level - (ahead - self._ours_ahead(order))
+        behind = level - (ahead - ours_ahead)
         return QueuePosition(
-            order_id, order.side, order.price, order.remaining, float(ahead), float(behind)
+            order.order_id,
+            order.side,
+            order.price,
+            order.remaining,
+            float(ahead),
+            float(behind),
         )
 
     def on_observations(self, observations: Iterable[Observation]) -> list[QueueFill]:
@@ -344,19 +372,24 @@ class L3QueueTracker(_QueueTracker):
         if not queue:
             return
         left = obs.size
-        for order in list(queue):
+        ours_ahead = 0  # what our earlier orders at this price still hold, as filled so far
+        for order in list(queue.values()):
             if left <= 0:
                 break
-            if obs.order_id in self._ahead_ids[order.order_id] or self._ahead(order) > 0:
-                continue
-            take = min(order.remaining, left)
-            left -= take
-            self._fill(order, take, obs.ts_ns, fills)
+            if obs.order_id not in self._ahead_ids[order.order_id] and (
+                ours_ahead == 0 and self._market_ahead(order) == 0
+            ):
+                take = min(order.remaining, left)
+                left -= take
+                self._fill(order, take, obs.ts_ns, fills)
+            ours_ahead += order.remaining
+
+    def _market_ahead(self, order: _Resting) -> int:
+        orders = self.l3.orders
+        return sum(orders[oid][2] for oid in self._ahead_ids[order.order_id] if oid in orders)
 
     def _ahead(self, order: _Resting) -> float:
-        orders = self.l3.orders
-        market = sum(orders[oid][2] for oid in self._ahead_ids[order.order_id] if oid in orders)
-        return float(market + self._ours_ahead(order))
+        return float(self._market_ahead(order) + self._ours_ahead(order))
 
     def _forget(self, order: _Resting) -> None:
         super()._forget(order)

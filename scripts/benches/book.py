@@ -1,12 +1,14 @@
 """Order book throughput: per-event L2 updates, the array path, L3 messages, signals.
 
 `bench.py book --json [--deltas FILE.csv] [--updates N] [--l3-messages N]
-[--pipeline-events N] [--repeat R]`. The deltas file holds rows `side,price,size` (side 0
-bid / 1 ask, price in ticks, size 0 deletes); without it a seeded synthetic stream is used.
-`pipeline_events_per_s` times the synthetic L3 feed through the rolling book and every
-signal detector (what a backtest pays per event). Each figure is the median of R runs, by
-wall time (`*_per_s`) and by this process's CPU time (`*_per_cpu_s`, which a busy machine
-inflates less).
+[--pipeline-events N] [--queue-places N] [--repeat R]`. The deltas file holds rows
+`side,price,size` (side 0 bid / 1 ask, price in ticks, size 0 deletes); without it a seeded
+synthetic stream is used. `pipeline_events_per_s` times the synthetic L3 feed through the
+rolling book and every signal detector (what a backtest pays per event).
+`queue_places_per_s` places N simulated limit orders, one behind the other, at one bid level
+of an `L2QueueTracker` (what the simulator's resting orders pay). Each figure is the median
+of R runs, by wall time (`*_per_s`) and by this process's CPU time (`*_per_cpu_s`, which a
+busy machine inflates less).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from oms.market.book import L2Book
 from oms.market.events import MarketEvent
 from oms.market.feeds.synthetic import L2Stream, l2_stream, l3_stream, synthetic_events
 from oms.market.l3 import L3Book, apply_message
+from oms.market.queue import L2QueueTracker
 from oms.market.rolling import RollingBook
 from oms.market.signals import SignalEngine
 
@@ -102,6 +105,19 @@ def pipeline_rate(events: list[MarketEvent]) -> Clock:
     return clock
 
 
+def queue_place_rate(n: int) -> Clock:
+    """Time placing n simulated orders, one behind the other, at the best bid's level."""
+    book = L2Book()
+    book.update(0, 100, 50)
+    book.update(1, 101, 50)
+    tracker = L2QueueTracker(book)
+    place = tracker.place
+    with Clock() as clock:
+        for order_id in range(1, n + 1):
+            place(order_id, 0, 100, 1)
+    return clock
+
+
 def _rates(n: int, clocks: list[Clock]) -> tuple[int, int]:
     """Median rate by wall time and by CPU time (the latter shows contention on the machine)."""
     wall = statistics.median(n / c.wall for c in clocks)
@@ -117,6 +133,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--updates", type=int, default=1_000_000)
     parser.add_argument("--l3-messages", type=int, default=1_000_000)
     parser.add_argument("--pipeline-events", type=int, default=200_000)
+    parser.add_argument("--queue-places", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -142,6 +159,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     events = list(synthetic_events(args.pipeline_events, seed=args.seed))
     pipeline = [pipeline_rate(events) for _ in range(args.repeat)]
     pipe_wall, pipe_cpu = _rates(len(events), pipeline)
+    places = [queue_place_rate(args.queue_places) for _ in range(args.repeat)]
+    places_wall, places_cpu = _rates(args.queue_places, places)
     return {
         "updates": len(rows),
         "updates_per_s": updates_wall,
@@ -155,6 +174,9 @@ def main(argv: list[str]) -> dict[str, Any]:
         "pipeline_events": len(events),
         "pipeline_events_per_s": pipe_wall,
         "pipeline_events_per_cpu_s": pipe_cpu,
+        "queue_places": args.queue_places,
+        "queue_places_per_s": places_wall,
+        "queue_places_per_cpu_s": places_cpu,
         "final_best_bid": book.best_bid,
         "final_best_ask": book.best_ask,
         "source": str(args.deltas) if args.deltas else f"synthetic seed {args.seed}",
