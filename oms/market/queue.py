@@ -266,6 +266,10 @@ class L2QueueTracker(_QueueTracker):
     def _ahead(self, order: _Resting) -> float:
         return order.ahead
 
+    def min_ahead(self, side: int, price: int) -> float:
+        """Least volume ahead of any of our orders at a level (0.0 when none rests there)."""
+        return min((o.ahead for o in self._by_level.get((side, price), {}).values()), default=0.0)
+
     def on_observations(self, observations: Iterable[Observation]) -> list[QueueFill]:
         """Advance the estimates with one event's observations; return the fills it caused."""
         fills: list[QueueFill] = []

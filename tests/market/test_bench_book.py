@@ -15,7 +15,18 @@ def test_bench_on_a_deltas_file(tmp_path: Path) -> None:
     path = tmp_path / "deltas.csv"
     path.write_text("side,price,size\n0,100,5\n1,103,4\n0,101,2\n1,102,1\n1,102,0\n0,101,0\n")
     out = bench.main(
-        ["--deltas", str(path), "--l3-messages", "500", "--pipeline-events", "300", "--repeat", "1"]
+        [
+            "--deltas",
+            str(path),
+            "--l3-messages",
+            "500",
+            "--pipeline-events",
+            "300",
+            "--queue-places",
+            "200",
+            "--repeat",
+            "1",
+        ]
     )
     assert out["identical_best_sequences"] is True
     assert (out["final_best_bid"], out["final_best_ask"]) == (100, 103)
@@ -23,3 +34,4 @@ def test_bench_on_a_deltas_file(tmp_path: Path) -> None:
     assert out["updates_per_s"] > 0 and out["batch_updates_per_s"] > 0
     assert out["l3_messages_per_s"] > 0
     assert out["pipeline_events"] == 300 and out["pipeline_events_per_s"] > 0
+    assert out["queue_places"] == 200 and out["queue_places_per_s"] > 0

@@ -112,6 +112,13 @@ def _same_state(new: Tracker, old: Tracker) -> None:
     }
     for order_id in new._orders:
         assert new.position(order_id) == old.position(order_id)
+    if isinstance(new, L2QueueTracker):
+        for side, price in [(s, p) for s in (BID, ASK) for p in range(97, 105)]:
+            at_level = [
+                o.order_id for o in old._orders.values() if (o.side, o.price) == (side, price)
+            ]
+            want = min((old.position(t).ahead for t in at_level), default=0.0)
+            assert new.min_ahead(side, price) == want
 
 
 def _place_both(

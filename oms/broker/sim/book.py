@@ -191,15 +191,7 @@ class SimBook:
             now = book.size_at(side, price)
             if now >= was:
                 continue
-            ahead = min(
-                (
-                    queue.position(t).ahead
-                    for t, at in self._placed.items()
-                    if at[:2] == (side, price) and t in queue
-                ),
-                default=0.0,
-            )
-            traded = min(was - now, math.ceil(ahead))
+            traded = min(was - now, math.ceil(queue.min_ahead(side, price)))
             changes.append(LevelChange(ts_ns, side, price, was, now, traded, was - now - traded))
         if changes:  # fills here can only come from a crossed book: the next requeue resets
             self._follow(queue.on_observations(changes))
