@@ -68,7 +68,7 @@ class QueuePosition:
 
 
 class _Resting:
-    __slots__ = ("ahead", "order_id", "price", "remaining", "side")
+    __slots__ = ("ahead", "order_id", "price", "remaining", "seq", "side")
 
     def __init__(self, order_id: int, side: int, price: int, remaining: int, ahead: float):
         self.order_id = order_id
@@ -76,6 +76,7 @@ class _Resting:
         self.price = price
         self.remaining = remaining
         self.ahead = ahead
+        self.seq = 0  # arrival order among all our orders, set when tracked
 
 
 class _QueueTracker:
@@ -90,6 +91,7 @@ class _QueueTracker:
         self._by_level: dict[tuple[int, int], dict[int, _Resting]] = {}
         self._level_size: dict[tuple[int, int], int] = {}
         self._rates = (_FlowRate(rate_halflife_ns), _FlowRate(rate_halflife_ns))
+        self._arrivals = 0
 
     def _check_new(self, order_id: int, side: int, price: int, size: int) -> None:
         if order_id in self._orders:
@@ -113,6 +115,8 @@ class _QueueTracker:
 
     def _link(self, order: _Resting) -> None:
         key = (order.side, order.price)
+        self._arrivals += 1
+        order.seq = self._arrivals
         self._orders[order.order_id] = order
         self._by_level.setdefault(key, {})[order.order_id] = order
         self._level_size[key] = self._level_size.get(key, 0) + order.remaining
@@ -146,10 +150,15 @@ class _QueueTracker:
         if resting is None:
             return
         self._rates[resting].add(p.ts_ns, p.size)
-        for order in list(self._orders.values()):
-            through = p.price < order.price if order.side == BID else p.price > order.price
-            if order.side == resting and through:
-                self._fill(order, order.remaining, p.ts_ns, fills)
+        hit = [
+            order
+            for (side, price), queue in self._by_level.items()
+            if side == resting and (p.price < price if side == BID else p.price > price)
+            for order in queue.values()
+        ]
+        hit.sort(key=lambda order: order.seq)  # in the order we placed them, across levels
+        for order in hit:
+            self._fill(order, order.remaining, p.ts_ns, fills)
 
     def _cross_new_liquidity(self, ts_ns: int, fills: list[QueueFill]) -> None:
         """Opposite size now resting at or through our price trades with our order."""

@@ -32,11 +32,25 @@ from oms.market.queue import (
     _QueueTracker,
     _Resting,
 )
-from oms.market.rolling import OrderLife, RollingBook
+from oms.market.rolling import OrderLife, Print, RollingBook
 from oms.market.sides import ASK, BID
 
 
-class OldL2(L2QueueTracker):
+class OldPrints(_QueueTracker):
+    """A print through our price checked against every order we hold."""
+
+    def _on_print(self, p: Print, fills: list[QueueFill]) -> None:
+        resting = p.resting_side
+        if resting is None:
+            return
+        self._rates[resting].add(p.ts_ns, p.size)
+        for order in list(self._orders.values()):
+            through = p.price < order.price if order.side == BID else p.price > order.price
+            if order.side == resting and through:
+                self._fill(order, order.remaining, p.ts_ns, fills)
+
+
+class OldL2(OldPrints, L2QueueTracker):
     """`L2QueueTracker` with the level rescanned on every place and position."""
 
     def place(self, order_id: int, side: int, price: int, size: int) -> QueuePosition:
@@ -57,7 +71,7 @@ class OldL2(L2QueueTracker):
         )
 
 
-class OldL3(L3QueueTracker):
+class OldL3(OldPrints, L3QueueTracker):
     """`L3QueueTracker` with the whole volume ahead recounted for every order it asks about."""
 
     def place(self, order_id: int, side: int, price: int, size: int) -> QueuePosition:
@@ -300,3 +314,21 @@ def test_the_running_total_follows_partial_fills_and_cancels() -> None:
     tracker.cancel(2)
     assert tracker.resting_size(BID, 100) == 0
     assert tracker._level_size == {} and tracker._by_level == {}
+
+
+def test_a_print_through_several_levels_fills_in_the_order_we_placed() -> None:
+    """Levels are kept apart, yet the fills of one print come out in placement order."""
+    fills = []
+    for cls in (L2QueueTracker, OldL2):
+        rolling = RollingBook()
+        rolling.apply(BookSnapshot(0, ((100, 4), (99, 6)), ((102, 20),)))
+        tracker = cls(rolling.book)
+        tracker.place(7, BID, 100, 1)
+        tracker.place(5, BID, 99, 2)
+        tracker.place(9, BID, 100, 3)
+        tracker.place(3, ASK, 103, 4)
+        got = tracker.on_observations(rolling.apply(TradePrint(1, 98, 30, ASK)))
+        assert tracker.resting_size(BID, 100) == tracker.resting_size(BID, 99) == 0
+        assert tracker.resting_size(ASK, 103) == 4
+        fills.append([(f.order_id, f.size, f.remaining) for f in got])
+    assert fills[0] == fills[1] == [(7, 1, 0), (5, 2, 0), (9, 3, 0)]
