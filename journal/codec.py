@@ -98,7 +98,7 @@ def _encode_standard(value: dict[str, Any], what: str) -> str:
     return text
 
 
-def _has_non_finite(value: dict[str, Any] | list[Any] | tuple[Any, ...]) -> bool:
+def _has_non_finite(value: Any) -> bool:
     """True when a value orjson encoded holds NaN or an infinity (orjson writes them as null).
 
     Only for values orjson accepted: with the passthrough options every float in them is a
