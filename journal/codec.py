@@ -98,13 +98,20 @@ def _encode_standard(value: dict[str, Any], what: str) -> str:
     return text
 
 
-def _has_non_finite(value: object) -> bool:
-    if isinstance(value, float):
-        return value != value or value in (_INF, -_INF)
-    if isinstance(value, dict):
-        return any(_has_non_finite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_non_finite(v) for v in value)
+def _has_non_finite(value: Any) -> bool:
+    """True when a value orjson encoded holds NaN or an infinity (orjson writes them as null).
+
+    Only for values orjson accepted: with the passthrough options every float in them is a
+    plain float and every container a plain dict, list or tuple, so exact type tests suffice.
+    `v - v` is 0.0 for every finite float and NaN for NaN and both infinities.
+    """
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is float:
+            if item - item != 0.0:
+                return True
+        elif (kind is dict or kind is list or kind is tuple) and _has_non_finite(item):
+            return True
     return False
 
 

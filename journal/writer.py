@@ -99,7 +99,9 @@ def prepare_append(
         raise InvalidEvent(
             f"expected_version must be None or an integer >= 0, got {expected_version!r}"
         )
-    if isinstance(events, NewEvent) or not isinstance(events, Sequence):
+    if type(events) is not list and (
+        isinstance(events, NewEvent) or not isinstance(events, Sequence)
+    ):
         raise InvalidEvent("events must be a sequence of NewEvent")
     if not events:
         raise InvalidEvent(f"append to stream {stream_id!r} has no events")

@@ -31,6 +31,9 @@ def test_stream_id_of_exactly_200_characters_is_fine(journal: Journal) -> None:
         ({"when": object()}, "not JSON-serialisable"),
         ({"price": float("nan")}, "NaN"),
         ({"price": float("inf")}, "NaN or infinity"),
+        ({"note": None, "legs": [{"sl": None}, {"tp": (1.0, -float("inf"))}]}, "NaN or infinity"),
+        ({"nested": {"deeper": [None, float("nan")]}}, "NaN or infinity"),
+        ({"int_min_minus_one": -(2**63) - 1}, "integer beyond 64 bits"),
         ({1: "int key", "a": 2}, "not JSON-serialisable"),
         (["not", "a", "dict"], "must be a dict"),
         ({"text": "\ud800"}, "not JSON-serialisable"),
@@ -43,6 +46,14 @@ def test_payload_that_is_not_json_is_refused(
     with pytest.raises(InvalidEvent, match=message):
         sqlite_journal.append("s", [event(0), NewEvent("Bad", payload)])
     assert sqlite_journal.head().position == 0
+
+
+def test_null_and_extreme_finite_floats_are_stored_as_given(sqlite_journal: Journal) -> None:
+    payload = {"none": None, "max": 1.7976931348623157e308, "tiny": 5e-324, "neg": -0.0,
+               "list": [None, 2**64 - 1, -(2**63)]}
+    recorded = sqlite_journal.append("s", [NewEvent("A", payload)])
+    assert recorded[0].payload == payload
+    assert next(iter(sqlite_journal.read_all())).payload == payload
 
 
 def test_metadata_is_checked_like_payload(sqlite_journal: Journal) -> None:
