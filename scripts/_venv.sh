@@ -6,7 +6,7 @@ PY="${PYTHON:-python3}"
 if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
-STAMP="$VENV/.oms-installed"
+STAMP="$VENV/.oms-installed-${OMS_EXTRAS//,/-}"  # one per set of extras: demo, then test
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
     LOG="$VENV/install.log"
     echo "installing into $VENV (log: $LOG)" >&2
