@@ -362,14 +362,7 @@ class Mt5Broker:
         )
         self._cursor = polled.cursor
         self._open_tickets = frozenset(o.ticket for o in polled.open_orders)
-        return BrokerChanges(
-            deals=polled.deals,
-            history_orders=polled.history_orders,
-            open_orders=polled.open_orders,
-            positions=polled.positions,
-            cursor=polled.cursor,
-            records_read=polled.records_read,
-        )
+        return polled
 
 
 def _not_sent(client_id: str, reason: str, sent_ns: int) -> SendOutcome:

@@ -35,6 +35,7 @@ from oms.broker.mt5.records import (
 )
 from oms.broker.mt5.requests import QUOTE_DRIVEN, place_request, reprice
 from oms.broker.port import (
+    BrokerChanges,
     BrokerDeal,
     BrokerOrder,
     BrokerPosition,
@@ -332,18 +333,6 @@ def find_ticket(session: Session, ticket: int) -> tuple[BrokerOrder, ...]:
     return tuple(live + _orders(session, reads, "history_orders_get", ticket=int(ticket)))
 
 
-@dataclass(frozen=True, slots=True)
-class Polled:
-    """One polling cycle's reads, before the adapter turns them into BrokerChanges."""
-
-    deals: tuple[BrokerDeal, ...]
-    history_orders: tuple[BrokerOrder, ...]
-    open_orders: tuple[BrokerOrder, ...]
-    positions: tuple[BrokerPosition, ...]
-    cursor: HistoryCursor
-    records_read: int
-
-
 def poll(
     session: Session,
     cursor: HistoryCursor,
@@ -351,7 +340,7 @@ def poll(
     overlap_ms: int,
     now_s: int,
     future_s: int,
-) -> Polled:
+) -> BrokerChanges:
     """New deals and finished orders since the cursor, plus the working orders and positions.
 
     History is read from the cursor's time less an overlap (late-arriving records), and what
@@ -385,7 +374,7 @@ def poll(
             o.ticket for o in hist if _done_msc(o) >= order_mark - overlap_ms - 1000
         ),
     )
-    return Polled(
+    return BrokerChanges(
         deals=new_deals,
         history_orders=new_orders,
         open_orders=tuple(open_orders),
