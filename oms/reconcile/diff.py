@@ -11,10 +11,11 @@ safe cases, the events that heal it:
 - an order that is working here but canceled or expired at the broker gets that event;
 - an order whose send outcome is unknown here gets an outcome-resolved event.
 
-Everything else only alerts. Positions are compared after the healing fills are counted,
-so a position that a missed deal explains is not reported twice; a position that no deal
-explains is. Orders whose journal state moved after the broker was read
-(`view.settled_position`) are left for the next run.
+Everything else only alerts, overfills included (deals adding up to more than the order's
+volume: the journal cannot take a deal back, so an operator decides). Positions are
+compared after the healing fills are counted, so a position that a missed deal explains is
+not reported twice; a position that no deal explains is. Orders whose journal state moved
+after the broker was read (`view.settled_position`) are left for the next run.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class Kind(StrEnum):
     VOLUME_OR_PRICE_DIFFERS = "volume_or_price_differs"
     POSITION_DIFFERS = "position_differs"
     POSITION_UNKNOWN_HERE = "position_unknown_here"
+    ORDER_OVERFILLED = "order_overfilled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,7 @@ class _Diff:
         self._fills()
         self._broker_orders()
         self._journal_orders()
+        self._overfills()
         self._positions()
         return self.out
 
@@ -474,6 +477,26 @@ class _Diff:
                     None,
                     detail=f"{coid} is {mine.status.value} here; broker ticket {ticket} is "
                     "neither working nor in history",
+                )
+            )
+
+    def _overfills(self) -> None:
+        """Orders whose journaled deals add up to more than their volume: never healed."""
+        for coid in sorted(self.orders):
+            mine = self.orders[coid]
+            if mine.filled_volume <= mine.volume + VOLUME_EPS or not self._settled(coid):
+                continue
+            ticket = mine.broker_order_id
+            theirs = None if ticket is None else (self.live.get(ticket) or self.history.get(ticket))
+            deals = sorted(t for t, f in self.view.fills.items() if f.client_order_id == coid)
+            self.out.append(
+                Discrepancy(
+                    Kind.ORDER_OVERFILLED,
+                    f"order:{coid}",
+                    {**_journal_order_view(mine), "deal_tickets": deals},
+                    None if theirs is None else _order_view(theirs),
+                    detail=f"{coid} has {mine.filled_volume} filled here against an order "
+                    f"volume of {mine.volume}; deals {deals}",
                 )
             )
 

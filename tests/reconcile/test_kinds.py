@@ -10,7 +10,7 @@ import pytest
 
 from journal import Journal
 from oms.broker.sim import SimulatedTerminal
-from oms.domain.events import OrderCanceled
+from oms.domain.events import OrderCanceled, OrderFilled
 from oms.domain.ids import deal_event_id, order_stream_id
 from oms.reconcile.diff import Kind, diff, external_order_id
 from oms.reconcile.events import RECONCILER_STREAM
@@ -380,3 +380,33 @@ async def test_fills_journaled_after_the_broker_was_read_wait_for_the_next_run(
     assert reconciler.diff(reconciler.view, snap) == []
     report = await reconciler.run()  # the next run sees both sides
     assert report is not None and report.clean
+
+
+async def test_overfill_here_is_one_alert_naming_the_deals(world: World) -> None:
+    coid, result = world.session.place("EURUSD", "buy", 0.1)
+    world.session.flush()
+    # A second fill for a deal the broker never made pushes the order past its volume.
+    ghost = result.deal + 1_000_000
+    extra = world.session.fill_events(coid, result.order, 0.1)[0].payload
+    world.session.pending.append((order_stream_id(coid), [
+        new_event(OrderFilled(**{**extra, "deal_ticket": ghost}), deal_event_id(ACCOUNT, ghost))
+    ]))  # fmt: skip
+    world.session.flush()
+    event = await _detect_once(world, Kind.ORDER_OVERFILLED)
+    assert event["key"] == f"order:{coid}"
+    assert event["journal"]["volume"] == 0.1
+    assert event["journal"]["filled_volume"] == pytest.approx(0.2)
+    assert event["journal"]["deal_tickets"] == [result.deal, ghost]
+    assert event["broker"]["ticket"] == result.order
+    assert event["broker"]["volume_initial"] == 0.1
+    assert event["action"] == "alert"
+    kinds = sorted(p["kind"] for p in world.detected())
+    assert "fill_missing_at_broker" in kinds and kinds.count("order_overfilled") == 1
+
+
+async def test_an_order_filled_exactly_is_not_an_overfill(world: World) -> None:
+    world.session.place("EURUSD", "buy", 0.1)
+    world.session.place("GBPUSD", "sell", 0.3)
+    world.session.flush()
+    report = await world.reconciler.run()
+    assert report is not None and report.clean, [d.detail for d in report.detected]
