@@ -241,9 +241,10 @@ class Journal:
             try:
                 return self._reader.submit(self._fetch, after, limit)
             except RuntimeError:  # interpreter shutting down: fetch here instead
-                done: Future[Fetched] = Future()
-                done.set_result(self._fetch(after, limit))
-                return done
+                pass
+        done: Future[Fetched] = Future()
+        done.set_result(self._fetch(after, limit))
+        return done
 
     def _decode(self, after: int, limit: int, fetched: Fetched) -> list[RecordedEvent]:
         """Events of a fetched batch; an aggregate failing a guard is read again row by row."""
