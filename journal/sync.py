@@ -218,6 +218,8 @@ class Journal:
     def _fetch(self, after: int, limit: int) -> Fetched:
         """Up to `limit` events after `after` as the backend hands them out, undecoded."""
         sql = self._sql_columns
+        if limit < 1:
+            return 0, after, []
         if sql is not None:
             try:
                 with self._cursor() as cur:

@@ -119,6 +119,8 @@ def test_each_guard_refuses_an_aggregate_it_cannot_trust(sqlite_journal: Journal
     decoded = from_columns(row, 0)
     assert decoded == _row_by_row(sqlite_journal)
     assert from_columns(_aggregate(sqlite_journal, 5, 10), 5) == []
+    assert [e.position for e in from_columns(_aggregate(sqlite_journal, 1, 2), 1) or []] == [2, 3]
+    assert sqlite_journal.read_batch(1, 0) == []
 
     def changed(index: int, value: Any, after: int = 0) -> list[Any] | None:
         copy = list(row)
