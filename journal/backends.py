@@ -29,6 +29,9 @@ class Backend:
     name = ""
     placeholder = "?"
     pipelined = False  # True: several statements cost one round trip (read speculatively)
+    # A batch of read_all as one aggregate row of JSON arrays (see journal.rows.from_columns),
+    # parameters: after position, limit. None: the backend reads row by row.
+    columns_sql: str | None = None
 
     def __init__(self, url: sa.URL, durability: Durability) -> None:
         if durability not in DURABILITY_LEVELS:
@@ -81,6 +84,19 @@ class SQLiteBackend(Backend):
 
     name = "sqlite"
     placeholder = "?"
+    # The batch's last position is found first by stepping over rowids only; the aggregate
+    # then reads that range straight from the table. A subquery with LIMIT instead would
+    # copy every value through a co-routine, a third more of SQLite's time per row.
+    columns_sql = (
+        "SELECT count(*), max(position), json_group_array(position), "
+        "json_group_array(stream_id), json_group_array(version), json_group_array(event_id), "
+        "json_group_array(type), json_group_array(schema_version), "
+        "'[' || group_concat(payload) || ']', '[' || group_concat(metadata) || ']', "
+        "json_group_array(recorded_at_ns), json_group_array(prev_hash), json_group_array(hash) "
+        f"FROM {TABLE} WHERE position > ?1 AND position <= coalesce(("
+        f"SELECT position FROM {TABLE} WHERE position > ?1 ORDER BY position "
+        "LIMIT 1 OFFSET ?2 - 1), 9223372036854775807)"
+    )
     _SYNCHRONOUS: ClassVar[dict[str, str]] = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}
 
     def create_engine(self, pool_size: int) -> sa.Engine:

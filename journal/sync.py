@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -16,12 +17,16 @@ from journal.backends import COLUMNS, TABLE, Backend, Durability, backend_for
 from journal.codec import DEFAULT_MAX_PAYLOAD_BYTES, GENESIS_HASH, check_identifier
 from journal.errors import InvalidEvent, JournalError, JournalUnavailable, NotMigrated
 from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
-from journal.rows import Row, collector_paused, to_events
+from journal.rows import Row, collector_paused, from_columns, to_events
 from journal.verify import verify_rows
 from journal.writer import AppendRequest, GroupCommitWriter, ThreadWaiter, prepare_append
 
 DEFAULT_READ_BATCH = 10_000
 log = logging.getLogger(__name__)
+
+# A batch as fetched, before decoding: (events in it, its last position, the backend's form:
+# one aggregate row of JSON arrays, or a list of stored rows).
+Fetched = tuple[int, int, Any]
 
 
 class Journal:
@@ -55,6 +60,10 @@ class Journal:
         self._sql_stream = b(f"SELECT {COLUMNS} FROM {TABLE} WHERE stream_id = ? AND version > ? "
                              "ORDER BY version")
         self._sql_head = f"SELECT position, hash FROM {TABLE} ORDER BY position DESC LIMIT 1"
+        self._sql_columns = b(backend.columns_sql) if backend.columns_sql else None
+        # Fetches the next batch of a long read_all while the caller works on the current one.
+        self._reader: ThreadPoolExecutor | None = None
+        self._reader_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -102,6 +111,10 @@ class Journal:
     def close(self) -> None:
         """Commit what is queued, stop the writer and close every connection."""
         self._writer.close()
+        with self._reader_lock:
+            reader, self._reader = self._reader, None
+        if reader is not None:  # waits for a running fetch: one bounded query
+            reader.shutdown(wait=True, cancel_futures=True)
         self.engine.dispose()
 
     # -- writing -------------------------------------------------------------------------
@@ -150,30 +163,100 @@ class Journal:
             return to_events(cur.fetchall())
 
     def read_all(self, from_position: int = 0, limit: int | None = None) -> Iterator[RecordedEvent]:
-        """Every event after `from_position` in position order, fetched in large batches."""
+        """Every event after `from_position` in position order, fetched in large batches.
+
+        While the caller iterates over one batch, the next is fetched on a reader thread (on
+        SQLite the query runs without the GIL). A generator closed or dropped early leaves at
+        most that one fetch running; it returns its connection when it ends.
+        """
         _check_non_negative(from_position, "from_position")
         if limit is not None:
             _check_non_negative(limit, "limit")
         remaining = limit
-        position = from_position
-        batch_size = self.read_batch_size
-        while remaining is None or remaining > 0:
-            size = batch_size if remaining is None else min(batch_size, remaining)
-            with collector_paused():  # no caller code runs inside: it ends before the yield
-                events = to_events(self.read_rows(position, size))
-            if not events:
-                return
-            yield from events
-            if remaining is not None:
-                remaining -= len(events)
-            if len(events) < size:
-                return
-            position = events[-1].position
+        after = from_position
+        size = self.read_batch_size
+        want = size if remaining is None else min(size, remaining)
+        if want == 0:
+            return
+        fetched = self._fetch(after, want)
+        pending: Future[Fetched] | None = None
+        try:
+            while True:
+                count, last, _ = fetched
+                ahead = size if remaining is None else min(size, remaining - count)
+                if count == want and ahead > 0:
+                    pending = self._fetch_ahead(last, ahead)
+                with collector_paused():  # no caller code runs inside: it ends before the yield
+                    events = self._decode(after, want, fetched)
+                if not events:
+                    return
+                yield from events
+                if remaining is not None:
+                    remaining -= len(events)
+                if len(events) < want:
+                    return
+                want = size if remaining is None else min(size, remaining)
+                if want == 0:
+                    return
+                after = events[-1].position
+                if pending is not None and (after, want) == (last, ahead):
+                    fetched = pending.result()
+                else:  # read row by row, which saw another batch than the aggregate
+                    if pending is not None:
+                        pending.cancel()
+                    fetched = self._fetch(after, want)
+                pending = None
+        finally:
+            if pending is not None:
+                pending.cancel()
 
     def read_batch(self, from_position: int, limit: int) -> list[RecordedEvent]:
         """Up to `limit` decoded events after `from_position` (one query)."""
         with collector_paused():
-            return to_events(self.read_rows(from_position, limit))
+            return self._decode(from_position, limit, self._fetch(from_position, limit))
+
+    def _fetch(self, after: int, limit: int) -> Fetched:
+        """Up to `limit` events after `after` as the backend hands them out, undecoded."""
+        sql = self._sql_columns
+        if limit < 1:
+            return 0, after, []
+        if sql is not None:
+            try:
+                with self._cursor() as cur:
+                    cur.execute(sql, (after, limit))
+                    row = cur.fetchone()
+            except JournalUnavailable:
+                raise
+            except Exception as exc:  # e.g. a BLOB written by hand: JSON cannot hold it
+                if "no such function" in str(exc):  # SQLite built without JSON
+                    self._sql_columns = None
+            else:
+                return row[0], row[1], row
+        rows = self.read_rows(after, limit)
+        return len(rows), rows[-1][0] if rows else after, rows
+
+    def _fetch_ahead(self, after: int, limit: int) -> Future[Fetched]:
+        """_fetch on the reader thread (started on first use)."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = ThreadPoolExecutor(2, thread_name_prefix="journal-read")
+            try:
+                return self._reader.submit(self._fetch, after, limit)
+            except RuntimeError:  # interpreter shutting down: fetch here instead
+                pass
+        done: Future[Fetched] = Future()
+        done.set_result(self._fetch(after, limit))
+        return done
+
+    def _decode(self, after: int, limit: int, fetched: Fetched) -> list[RecordedEvent]:
+        """Events of a fetched batch; an aggregate failing a guard is read again row by row."""
+        data = fetched[2]
+        if isinstance(data, list):
+            return to_events(data)
+        events = from_columns(data, after)
+        if events is None:
+            events = to_events(self.read_rows(after, limit))
+        return events
 
     def read_rows(self, from_position: int, limit: int) -> list[Row]:
         """Up to `limit` stored rows after `from_position`, undecoded (one query)."""

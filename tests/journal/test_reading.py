@@ -1,0 +1,192 @@
+"""Reading: the batch read (one aggregate query per batch on SQLite) gives exactly what reading
+row by row gives, falls back to the rows when a guard fails, and names a bad row's position."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from journal import AsyncJournal, Journal, JournalError
+from journal.rows import from_columns, to_events
+from tests.journal.conftest import drop_immutability_triggers, event, execute_as_owner
+
+
+def _fill(journal: Journal, count: int) -> None:
+    for n in range(1, count + 1):
+        journal.append(f"s-{n % 3}", [event(n, text="abcdef")])
+
+
+def _tamper(url: str, sql: str) -> None:
+    drop_immutability_triggers(url)
+    execute_as_owner(url, sql)
+
+
+def _row_by_row(journal: Journal, after: int = 0) -> list[Any]:
+    return to_events(journal.read_rows(after, 1_000))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"n":',  # cut short
+        '{"n":1},{"n":2}',  # two values in one row
+        "",  # nothing
+    ],
+)
+def test_undecodable_payload_is_named_by_its_position(
+    journal_url: str, payload: str
+) -> None:
+    with Journal.open(journal_url, read_batch_size=3) as journal:
+        _fill(journal, 8)
+        _tamper(journal_url, f"UPDATE journal_events SET payload = '{payload}' WHERE position = 5")
+        with pytest.raises(JournalError, match="at position 5 does not decode"):
+            list(journal.read_all())
+        with pytest.raises(JournalError, match="at position 5 does not decode"):
+            journal.read_batch(0, 100)
+        assert [e.position for e in journal.read_all(limit=3)] == [1, 2, 3]  # before the bad batch
+        assert [e.position for e in journal.read_all(from_position=5)] == [6, 7, 8]
+
+
+async def test_async_reads_name_the_undecodable_position(journal_url: str) -> None:
+    async with await AsyncJournal.open(journal_url, read_batch_size=2) as journal:
+        for n in range(1, 7):
+            await journal.append("s", [event(n)])
+        _tamper(journal_url, "UPDATE journal_events SET metadata = '{' WHERE position = 4")
+        seen: list[int] = []
+        with pytest.raises(JournalError, match="at position 4 does not decode"):
+            async for batch in journal.read_batches():
+                seen.extend(e.position for e in batch)
+        assert seen == [1, 2]
+
+
+def test_hand_written_values_read_back_as_row_by_row(journal_url: str) -> None:
+    """Valid JSON that is no object, a deleted row, and reordered rows all read as stored."""
+    with Journal.open(journal_url, read_batch_size=4) as journal:
+        _fill(journal, 10)
+        drop_immutability_triggers(journal_url)
+        execute_as_owner(
+            journal_url,
+            "UPDATE journal_events SET payload = '[1, 2]' WHERE position = 2",
+            "UPDATE journal_events SET payload = '5', metadata = '\"m\"' WHERE position = 3",
+            "DELETE FROM journal_events WHERE position = 6",
+            "UPDATE journal_events SET position = 100 WHERE position = 8",
+        )
+        read = list(journal.read_all())
+        assert read == _row_by_row(journal)
+        assert [e.position for e in read] == [1, 2, 3, 4, 5, 7, 9, 10, 100]
+        assert (read[1].payload, read[2].payload, read[2].metadata) == ([1, 2], 5, "m")
+        assert [e.position for e in journal.read_all(from_position=4, limit=4)] == [5, 7, 9, 10]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE journal_events SET version = 0.1 + 0.2 WHERE position = 3", 0.1 + 0.2),
+        ("UPDATE journal_events SET stream_id = CAST('s-b' AS BLOB) WHERE position = 3", None),
+        ("UPDATE journal_events SET payload = CAST('{\"n\":3}' AS BLOB) WHERE position = 3", None),
+    ],
+)
+def test_values_sqlite_cannot_render_exactly_are_read_row_by_row(
+    sqlite_url: str, sql: str, expected: Any
+) -> None:
+    from journal import migrate
+
+    migrate(sqlite_url)
+    with Journal.open(sqlite_url, read_batch_size=4) as journal:
+        _fill(journal, 6)
+        _tamper(sqlite_url, sql)
+        read = list(journal.read_all())
+        assert read == _row_by_row(journal)
+        assert [e.position for e in read] == [1, 2, 3, 4, 5, 6]
+        if expected is not None:
+            assert read[2].version == expected
+
+
+def _aggregate(journal: Journal, after: int, limit: int) -> list[Any]:
+    sql = journal.backend.columns_sql
+    assert sql is not None
+    with journal._cursor() as cur:
+        cur.execute(sql, (after, limit))
+        return list(cur.fetchone())
+
+
+def test_each_guard_refuses_an_aggregate_it_cannot_trust(sqlite_journal: Journal) -> None:
+    _fill(sqlite_journal, 5)
+    row = _aggregate(sqlite_journal, 0, 10)
+    decoded = from_columns(row, 0)
+    assert decoded == _row_by_row(sqlite_journal)
+    assert from_columns(_aggregate(sqlite_journal, 5, 10), 5) == []
+    assert [e.position for e in from_columns(_aggregate(sqlite_journal, 1, 2), 1) or []] == [2, 3]
+    assert sqlite_journal.read_batch(1, 0) == []
+
+    def changed(index: int, value: Any, after: int = 0) -> list[Any] | None:
+        copy = list(row)
+        copy[index] = value
+        return from_columns(copy, after)
+
+    assert from_columns(row, 1) is None  # a position not after the requested one
+    assert changed(2, "[1,2,4,3,5]") is None  # out of order
+    assert changed(2, "[1,2,3,5,5]") is None  # a repeated position
+    assert changed(2, "[1,2,3,4,6]") is None  # not the last position the query saw
+    assert changed(4, row[4].replace("]", ".0]")) is None  # a REAL in an integer column
+    assert changed(8, row[8][:-1] + ',{"x":1}]') is None  # one payload more than rows
+    assert changed(9, row[9][:-2]) is None  # malformed metadata
+    assert changed(9, None) is None  # group_concat gave NULL
+    assert changed(5, row[5].replace('"', "'")) is None  # malformed ids
+    gap = list(row)
+    gap[1], gap[2] = 7, "[1,2,4,5,7]"  # rows deleted by hand: increasing is enough
+    assert [e.position for e in from_columns(gap, 0) or []] == [1, 2, 4, 5, 7]
+
+
+def test_a_sqlite_without_json_functions_falls_back_for_good(sqlite_journal: Journal) -> None:
+    _fill(sqlite_journal, 5)
+    sqlite_journal._sql_columns = "SELECT no_such_function(?, ?)"
+    assert [e.position for e in sqlite_journal.read_all()] == [1, 2, 3, 4, 5]
+    assert sqlite_journal._sql_columns is None
+    assert [e.position for e in sqlite_journal.read_all(from_position=3)] == [4, 5]
+
+
+def _reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("journal-read")]
+
+
+def test_an_abandoned_read_leaves_no_thread_or_connection(journal_url: str) -> None:
+    with Journal.open(journal_url, read_batch_size=2) as journal:
+        _fill(journal, 9)
+        pool = journal.engine.pool
+        reading = journal.read_all()
+        assert [next(reading).position for _ in range(3)] == [1, 2, 3]  # a fetch ahead started
+        readers = _reader_threads()
+        assert readers
+        reading.close()
+        assert list(journal.read_all(from_position=7)) == journal.read_batch(7, 10)
+        dropped = journal.read_all()
+        next(dropped)
+        del dropped
+    assert not any(thread.is_alive() for thread in readers)
+    assert pool.checkedout() == 0
+
+
+def test_reading_after_close_still_works(journal_url: str) -> None:
+    """As before the read ahead: close() releases the connections; reading opens new ones."""
+    journal = Journal.open(journal_url, read_batch_size=2)
+    _fill(journal, 5)
+    journal.close()
+    assert [e.position for e in journal.read_all()] == [1, 2, 3, 4, 5]
+    journal.close()
+
+
+def test_concurrent_readers_each_get_every_event(journal_url: str) -> None:
+    with Journal.open(journal_url, read_batch_size=3) as journal:
+        _fill(journal, 20)
+
+        async def read_in_threads() -> list[list[int]]:
+            def positions() -> list[int]:
+                return [e.position for e in journal.read_all()]
+
+            return list(await asyncio.gather(*(asyncio.to_thread(positions) for _ in range(4))))
+
+        assert asyncio.run(read_in_threads()) == [list(range(1, 21))] * 4
