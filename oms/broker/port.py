@@ -18,6 +18,7 @@ from oms.errors import OmsError
 MAX_CLIENT_ID_CHARS = 29
 MAX_MAGIC = 2**64 - 1
 _CLIENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,29}$")
+_INF = math.inf
 
 
 class BrokerRequestError(OmsError):
@@ -55,7 +56,7 @@ def _check_client_id(client_id: str) -> None:
 
 
 def _check_positive(name: str, value: float | None) -> None:
-    if value is not None and not (math.isfinite(value) and value > 0):
+    if value is not None and not 0 < value < _INF:  # NaN fails both comparisons
         raise BrokerRequestError(f"{name} must be a positive finite number, got {value}")
 
 
@@ -86,8 +87,10 @@ class PlaceOrder:
         if not self.symbol or len(self.symbol) > MAX_CLIENT_ID_CHARS:
             raise BrokerRequestError(f"symbol {self.symbol!r} must be 1 to 29 characters")
         _check_positive("volume", self.volume)
-        for name in ("price", "stop_limit", "sl", "tp"):
-            _check_positive(name, getattr(self, name))
+        if self.price is not None or self.stop_limit is not None or self.sl is not None \
+                or self.tp is not None:
+            for name in ("price", "stop_limit", "sl", "tp"):
+                _check_positive(name, getattr(self, name))
         if self.kind is not OrderType.MARKET and self.price is None:
             raise BrokerRequestError(f"a {self.kind} order needs a price")
         if (self.kind is OrderType.STOP_LIMIT) != (self.stop_limit is not None):
