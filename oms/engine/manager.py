@@ -42,10 +42,13 @@ from oms.engine.router import OrderRouter
 from oms.engine.state import OrderStates
 from oms.engine.translate import Planned
 from oms.engine.updates import ENGINE_ERROR, Callback, OrderUpdate, Subscription
+from oms.frozen import builder
 
 TickSource = Callable[[str], Tick | None]
 RISK_STREAM = "risk"
 _LOOKUP_DELAYS = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+_update = builder(OrderUpdate)
+_risk_context = builder(RiskContext)
 
 
 class OrderManager:
@@ -107,7 +110,7 @@ class OrderManager:
     def _on_folded(self, order: Order, record: RecordedEvent) -> None:
         self.log.event(record)
         if self._subs or self._callbacks:
-            self._publish(OrderUpdate(
+            self._publish(_update(
                 order.client_order_id, order.account, order.strategy, record.type,
                 order.status, record.payload, record.position, record.metadata,
             ))
@@ -264,17 +267,13 @@ class OrderManager:
         buy = sell = 0.0
         if limits.max_position_per_symbol is not None:
             buy, sell = states.working_volume(cmd.account, cmd.symbol)
-        return RiskContext(
-            kill_switch=None in self._kill or cmd.account in self._kill,
-            open_orders=(
-                states.open_count(cmd.account) if limits.max_open_orders is not None else 0
-            ),
-            net_position=states.net.get((cmd.account, cmd.symbol), 0.0),
-            open_buy_volume=buy,
-            open_sell_volume=sell,
-            orders_in_window=(
-                self._rate.count(now_ns) if limits.max_orders_per_window is not None else 0
-            ),
+        return _risk_context(
+            None in self._kill or cmd.account in self._kill,
+            states.open_count(cmd.account) if limits.max_open_orders is not None else 0,
+            states.net.get((cmd.account, cmd.symbol), 0.0),
+            buy,
+            sell,
+            self._rate.count(now_ns) if limits.max_orders_per_window is not None else 0,
         )
 
     def _port_for(self, order: Order) -> port.BrokerPort:

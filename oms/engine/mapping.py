@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from oms.broker import port
 from oms.domain.enums import DealEntry, Filling, OrderType, Side, TimeInForce
 from oms.domain.order import Order
+from oms.frozen import builder
 
 # MT5 DEAL_TYPE_BUY = 0, DEAL_TYPE_SELL = 1; DEAL_ENTRY_IN/OUT/INOUT/OUT_BY = 0/1/2/3.
 _DEAL_SIDE = {0: Side.BUY, 1: Side.SELL}
@@ -32,6 +33,7 @@ def _members(enum_type: type[E]) -> Callable[[str], E]:
 
 
 _side = _members(Side)
+_place_order = builder(port.PlaceOrder)
 _order_type = _members(OrderType)
 _filling = _members(Filling)
 _time_in_force = _members(TimeInForce)
@@ -41,7 +43,7 @@ def place_request(order: Order) -> port.PlaceOrder:
     """The broker request for an order's journaled terms (never anything not journaled)."""
     market = order.order_type == OrderType.MARKET
     expiry_ns = order.expiry_ns
-    return port.PlaceOrder(
+    return _place_order(
         order.client_order_id,
         order.magic,
         order.symbol,

@@ -44,9 +44,11 @@ from oms.broker.port import (
     PlaceOrder,
 )
 from oms.domain.enums import OrderType
+from oms.frozen import builder
 
 TerminalFactory = Callable[[], Any]
 _RESULT_FIELDS = ORDER_SEND_RESULT_FIELDS[:-1]  # without the echoed request
+_raw_reply = builder(RawReply)
 
 
 class TerminalCallError(Exception):
@@ -198,7 +200,8 @@ def send_once(session: Session, request: dict[str, Any]) -> RawReply:
             "retcode_external": int(external),
         }
         answered = time.time_ns()
-        return RawReply(request, sent, answered, result=plain, deals=_fill_deals(session, plain))
+        deals = _fill_deals(session, plain)
+        return _raw_reply(request, sent, answered, plain, None, None, False, deals)
     except (BrokerDataError, TypeError, ValueError, KeyError) as exc:
         return RawReply(request, sent, time.time_ns(), problem=f"unreadable result: {exc}")
     except Exception as exc:  # the bridge: EOFError, TimeoutError, ConnectionError

@@ -22,8 +22,11 @@ from oms.broker.port import (
     SendAttempt,
     SendOutcome,
 )
+from oms.frozen import builder
 
 ZERO: Final = 0.0
+_send_outcome = builder(SendOutcome)
+_send_attempt = builder(SendAttempt)
 _SETTLED_FAILURE: Final = frozenset({c.ORDER_STATE_CANCELED, c.ORDER_STATE_EXPIRED})
 _IN_FLIGHT: Final = frozenset(
     {
@@ -80,7 +83,7 @@ def attempt_record(number: int, reply: RawReply) -> SendAttempt:
         reason = f"last_error {error[0]}: {error[1]}"
     else:
         reason = str(comment)
-    return SendAttempt(
+    return _send_attempt(
         number,
         retcode,
         None if error is None else error[0],
@@ -200,7 +203,7 @@ def _outcome(
     deals: tuple[BrokerDeal, ...] = (),
 ) -> SendOutcome:
     """A send's outcome, built positionally (the dataclass's field order)."""
-    return SendOutcome(
+    return _send_outcome(
         status, client_id, retcode, reason, order_ticket, deal_ticket, filled_volume,
         fill_price, open_volume, attempts, None, None, deals, sent_ns,
     )

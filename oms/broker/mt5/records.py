@@ -10,6 +10,7 @@ from oms.broker.mt5 import constants as c
 from oms.broker.port import BrokerDeal, BrokerOrder, BrokerPosition
 from oms.domain.enums import Side
 from oms.errors import OmsError
+from oms.frozen import builder
 
 TRADE_ORDER_FIELDS: Final = (
     "ticket", "time_setup", "time_setup_msc", "time_done", "time_done_msc", "time_expiration",
@@ -36,6 +37,7 @@ SYMBOL_SPEC_FIELDS: Final = (
     "filling_mode", "trade_exemode", "trade_stops_level", "visible",
 )  # fmt: skip
 
+_broker_deal = builder(BrokerDeal)
 PRICE_PLACES: Final = 10
 VOLUME_PLACES: Final = 8
 
@@ -131,7 +133,7 @@ def deal_from(values: tuple[Any, ...]) -> BrokerDeal:
     try:
         (ticket, order, _, time_msc, kind, entry, magic, position_id, reason, lots, px,
          commission, swap, profit, fee, symbol, comment, _) = values
-        return BrokerDeal(
+        return _broker_deal(
             int(ticket), int(order), str(symbol), int(kind), int(entry), int(magic),
             int(position_id), volume(lots), price(px), price(commission), price(swap),
             price(profit), price(fee), int(time_msc), int(reason), str(comment),
