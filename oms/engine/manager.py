@@ -177,7 +177,7 @@ class OrderManager:
             if len(events) == 1:
                 raise
             records = await self._append_each(stream, events)
-        self.absorb(records)
+        self.states.absorb(records)  # an order stream: nothing for the kill switch
         return records
 
     async def _append_each(self, stream: str, events: list[NewEvent]) -> list[RecordedEvent]:
