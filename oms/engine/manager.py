@@ -30,7 +30,12 @@ from oms.domain.events import (
     OrderSubmitted,
 )
 from oms.domain.ids import order_stream_id, parse_client_order_id
-from oms.domain.intents import cancel_requested_event, modify_requested_event, submitted_event
+from oms.domain.intents import (
+    cancel_requested_event,
+    modify_requested_event,
+    submitted_event,
+    submitted_payload,
+)
 from oms.domain.order import Order
 from oms.domain.risk import RateWindow, RiskContext, RiskLimits, Tick, check_place, denied_event
 from oms.domain.transitions import FILL_TYPES
@@ -237,22 +242,21 @@ class OrderManager:
         self._require_ready()
         cmd = command if isinstance(command, PlaceOrder) else PlaceOrder.parse(command)
         port_name = self.router.port_name(cmd.account, cmd.symbol, cmd.strategy)
-        intent = submitted_event(cmd, self.states.next_sequence(cmd.account, cmd.strategy))
-        coid = intent.client_order_id
+        sequence = self.states.next_sequence(cmd.account, cmd.strategy)
+        intent = submitted_payload(cmd, sequence)
+        coid: str = intent["client_order_id"]
         stages = {SIGNAL: signal, SUBMIT: submit} if signal is not None else {SUBMIT: submit}
         self._stages[coid] = stages
         now_ns = submit["wall_ns"]
         tick = self.ticks(cmd.symbol) if self.ticks is not None else None
         denial = check_place(cmd, self._risk_context(cmd, now_ns), self.limits, now_ns, tick)
         if denial is not None:
-            event = denied_event(intent, denial)
+            event = denied_event(submitted_event(cmd, sequence), denial)
             await self.append(coid, [(OrderDenied.TYPE, event.to_payload(), f"{coid}:denied")])
             return coid
         self._rate.record(now_ns)
         try:
-            await self.append(
-                coid, [(OrderSubmitted.TYPE, intent.to_payload(), f"{coid}:submitted")]
-            )
+            await self.append(coid, [(OrderSubmitted.TYPE, intent, f"{coid}:submitted")])
         except BaseException:
             self._stages.pop(coid, None)  # nothing journaled, nothing sent
             raise
