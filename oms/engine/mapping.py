@@ -34,6 +34,7 @@ def _members(enum_type: type[E]) -> Callable[[str], E]:
 
 _side = _members(Side)
 _place_order = builder(port.PlaceOrder)
+_cancel_order = builder(port.CancelOrder)
 _order_type = _members(OrderType)
 _filling = _members(Filling)
 _time_in_force = _members(TimeInForce)
@@ -118,7 +119,7 @@ def cancel_request(order: Order) -> port.CancelOrder:
     """The broker request that removes a working order."""
     if order.broker_order_id is None:
         raise ValueError(f"order {order.client_order_id} has no broker ticket yet")
-    return port.CancelOrder(client_id=order.client_order_id, ticket=order.broker_order_id)
+    return _cancel_order(order.client_order_id, order.broker_order_id)
 
 
 def deal_fields(deal: port.BrokerDeal) -> dict[str, Any]:
