@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 
@@ -24,6 +25,7 @@ def test_builds_equal_frozen_instances() -> None:
     assert repr(built) == repr(expected)
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.status = OutcomeStatus.REJECTED  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(built)) == expected  # the process worker pickles them
 
 
 def test_runs_post_init_checks() -> None:
