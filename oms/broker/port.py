@@ -87,10 +87,8 @@ class PlaceOrder:
         if not self.symbol or len(self.symbol) > MAX_CLIENT_ID_CHARS:
             raise BrokerRequestError(f"symbol {self.symbol!r} must be 1 to 29 characters")
         _check_positive("volume", self.volume)
-        if self.price is not None or self.stop_limit is not None or self.sl is not None \
-                or self.tp is not None:
-            for name in ("price", "stop_limit", "sl", "tp"):
-                _check_positive(name, getattr(self, name))
+        for name in ("price", "stop_limit", "sl", "tp"):
+            _check_positive(name, getattr(self, name))
         if self.kind is not OrderType.MARKET and self.price is None:
             raise BrokerRequestError(f"a {self.kind} order needs a price")
         if (self.kind is OrderType.STOP_LIMIT) != (self.stop_limit is not None):
