@@ -18,6 +18,7 @@ from oms.errors import OmsError
 MAX_CLIENT_ID_CHARS = 29
 MAX_MAGIC = 2**64 - 1
 _CLIENT_ID_RE = re.compile(r"^[\x21-\x7e]{1,29}$")
+_INF = math.inf
 
 
 class BrokerRequestError(OmsError):
@@ -55,7 +56,7 @@ def _check_client_id(client_id: str) -> None:
 
 
 def _check_positive(name: str, value: float | None) -> None:
-    if value is not None and not (math.isfinite(value) and value > 0):
+    if value is not None and not 0 < value < _INF:  # NaN fails both comparisons
         raise BrokerRequestError(f"{name} must be a positive finite number, got {value}")
 
 

@@ -36,7 +36,7 @@ class _Command(BaseModel):
     def parse(cls, data: Mapping[str, Any]) -> Self:
         """Validate untrusted input; raise `CommandError` naming every bad field."""
         try:
-            return cls.model_validate(dict(data))
+            return cls.model_validate(data if type(data) is dict else dict(data))
         except ValidationError as exc:
             problems = [
                 (".".join(str(part) for part in err["loc"]) or "command", err["msg"])
@@ -101,7 +101,7 @@ class PlaceOrder(_Command):
     @field_validator("symbol")
     @classmethod
     def _symbol(cls, value: str) -> str:
-        if value != value.strip() or any(ch.isspace() for ch in value):
+        if value.split() != [value]:  # any whitespace splits it or strips off
             raise ValueError("must not contain whitespace")
         return value
 

@@ -20,6 +20,7 @@ twice (listener and reconciler, or a replayed poll) is stored once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -104,6 +105,7 @@ def deal_event_id(account: str, deal_ticket: int) -> str:
     return f"deal-{account}-{deal_ticket}"
 
 
+@functools.lru_cache(maxsize=1024)  # a handful of pairs recur on every order
 def magic_for(account: str, strategy: str) -> int:
     """The uint64 magic MT5 stores for every order of this account and strategy."""
     digest = hashlib.blake2b(f"{account}\x00{strategy}".encode(), digest_size=6).digest()

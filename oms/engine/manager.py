@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 from journal import AsyncJournal, EventIdConflict, NewEvent, RecordedEvent
@@ -30,7 +30,12 @@ from oms.domain.events import (
     OrderSubmitted,
 )
 from oms.domain.ids import order_stream_id, parse_client_order_id
-from oms.domain.intents import cancel_requested_event, modify_requested_event, submitted_event
+from oms.domain.intents import (
+    cancel_requested_event,
+    modify_requested_event,
+    submitted_event,
+    submitted_payload,
+)
 from oms.domain.order import Order
 from oms.domain.risk import RateWindow, RiskContext, RiskLimits, Tick, check_place, denied_event
 from oms.domain.transitions import FILL_TYPES
@@ -42,10 +47,13 @@ from oms.engine.router import OrderRouter
 from oms.engine.state import OrderStates
 from oms.engine.translate import Planned
 from oms.engine.updates import ENGINE_ERROR, Callback, OrderUpdate, Subscription
+from oms.frozen import builder
 
 TickSource = Callable[[str], Tick | None]
 RISK_STREAM = "risk"
 _LOOKUP_DELAYS = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+_update = builder(OrderUpdate)
+_risk_context = builder(RiskContext)
 
 
 class OrderManager:
@@ -107,7 +115,7 @@ class OrderManager:
     def _on_folded(self, order: Order, record: RecordedEvent) -> None:
         self.log.event(record)
         if self._subs or self._callbacks:
-            self._publish(OrderUpdate(
+            self._publish(_update(
                 order.client_order_id, order.account, order.strategy, record.type,
                 order.status, record.payload, record.position, record.metadata,
             ))
@@ -174,7 +182,7 @@ class OrderManager:
             if len(events) == 1:
                 raise
             records = await self._append_each(stream, events)
-        self.absorb(records)
+        self.states.absorb(records)  # an order stream: nothing for the kill switch
         return records
 
     async def _append_each(self, stream: str, events: list[NewEvent]) -> list[RecordedEvent]:
@@ -194,8 +202,8 @@ class OrderManager:
             raise failure
         return records
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(work)
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -234,22 +242,21 @@ class OrderManager:
         self._require_ready()
         cmd = command if isinstance(command, PlaceOrder) else PlaceOrder.parse(command)
         port_name = self.router.port_name(cmd.account, cmd.symbol, cmd.strategy)
-        intent = submitted_event(cmd, self.states.next_sequence(cmd.account, cmd.strategy))
-        coid = intent.client_order_id
+        sequence = self.states.next_sequence(cmd.account, cmd.strategy)
+        intent = submitted_payload(cmd, sequence)
+        coid: str = intent["client_order_id"]
         stages = {SIGNAL: signal, SUBMIT: submit} if signal is not None else {SUBMIT: submit}
         self._stages[coid] = stages
         now_ns = submit["wall_ns"]
         tick = self.ticks(cmd.symbol) if self.ticks is not None else None
         denial = check_place(cmd, self._risk_context(cmd, now_ns), self.limits, now_ns, tick)
         if denial is not None:
-            event = denied_event(intent, denial)
+            event = denied_event(submitted_event(cmd, sequence), denial)
             await self.append(coid, [(OrderDenied.TYPE, event.to_payload(), f"{coid}:denied")])
             return coid
         self._rate.record(now_ns)
         try:
-            await self.append(
-                coid, [(OrderSubmitted.TYPE, intent.to_payload(), f"{coid}:submitted")]
-            )
+            await self.append(coid, [(OrderSubmitted.TYPE, intent, f"{coid}:submitted")])
         except BaseException:
             self._stages.pop(coid, None)  # nothing journaled, nothing sent
             raise
@@ -264,17 +271,13 @@ class OrderManager:
         buy = sell = 0.0
         if limits.max_position_per_symbol is not None:
             buy, sell = states.working_volume(cmd.account, cmd.symbol)
-        return RiskContext(
-            kill_switch=None in self._kill or cmd.account in self._kill,
-            open_orders=(
-                states.open_count(cmd.account) if limits.max_open_orders is not None else 0
-            ),
-            net_position=states.net.get((cmd.account, cmd.symbol), 0.0),
-            open_buy_volume=buy,
-            open_sell_volume=sell,
-            orders_in_window=(
-                self._rate.count(now_ns) if limits.max_orders_per_window is not None else 0
-            ),
+        return _risk_context(
+            None in self._kill or cmd.account in self._kill,
+            states.open_count(cmd.account) if limits.max_open_orders is not None else 0,
+            states.net.get((cmd.account, cmd.symbol), 0.0),
+            buy,
+            sell,
+            self._rate.count(now_ns) if limits.max_orders_per_window is not None else 0,
         )
 
     def _port_for(self, order: Order) -> port.BrokerPort:

@@ -6,37 +6,60 @@ of an order's journaled terms a request carries, and reading MT5's integer deal 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from oms.broker import port
 from oms.domain.enums import DealEntry, Filling, OrderType, Side, TimeInForce
 from oms.domain.order import Order
+from oms.frozen import builder
 
 # MT5 DEAL_TYPE_BUY = 0, DEAL_TYPE_SELL = 1; DEAL_ENTRY_IN/OUT/INOUT/OUT_BY = 0/1/2/3.
 _DEAL_SIDE = {0: Side.BUY, 1: Side.SELL}
+E = TypeVar("E", bound=StrEnum)
 _DEAL_ENTRY = {0: DealEntry.IN, 1: DealEntry.OUT, 2: DealEntry.INOUT, 3: DealEntry.OUT_BY}
+
+
+def _members(enum_type: type[E]) -> Callable[[str], E]:
+    """`enum_type(value)` through a dict first: orders hold the enums' plain string values."""
+    by_value: dict[str, E] = {member.value: member for member in enum_type}
+
+    def member(value: str) -> E:
+        found = by_value.get(value)
+        return enum_type(value) if found is None else found
+
+    return member
+
+
+_side = _members(Side)
+_place_order = builder(port.PlaceOrder)
+_cancel_order = builder(port.CancelOrder)
+_order_type = _members(OrderType)
+_filling = _members(Filling)
+_time_in_force = _members(TimeInForce)
 
 
 def place_request(order: Order) -> port.PlaceOrder:
     """The broker request for an order's journaled terms (never anything not journaled)."""
     market = order.order_type == OrderType.MARKET
-    return port.PlaceOrder(
-        client_id=order.client_order_id,
-        magic=order.magic,
-        symbol=order.symbol,
-        side=Side(order.side),
-        kind=OrderType(order.order_type),
-        volume=order.volume,
-        price=None if market else order.price,
-        stop_limit=order.stop_limit_price,
-        sl=order.sl,
-        tp=order.tp,
-        filling=Filling(order.filling),
-        expiry=TimeInForce(order.time_in_force),
-        expiration_s=None if order.expiry_ns is None else order.expiry_ns // 1_000_000_000,
-        deviation_points=order.deviation or None,
-        position=order.position_id if market else None,
+    expiry_ns = order.expiry_ns
+    return _place_order(
+        order.client_order_id,
+        order.magic,
+        order.symbol,
+        _side(order.side),
+        _order_type(order.order_type),
+        order.volume,
+        None if market else order.price,
+        order.stop_limit_price,
+        order.sl,
+        order.tp,
+        _filling(order.filling),
+        _time_in_force(order.time_in_force),
+        None if expiry_ns is None else expiry_ns // 1_000_000_000,
+        order.deviation or None,
+        order.position_id if market else None,
     )
 
 
@@ -76,7 +99,7 @@ def modify_request(order: Order, changes: dict[str, Any]) -> port.ModifyOrder:
     sl = pick("sl") or None  # 0.0 removes the level
     tp = pick("tp") or None
     expiry_ns: int | None = pick("expiry_ns")
-    expiry = TimeInForce(order.time_in_force)
+    expiry = _time_in_force(order.time_in_force)
     return port.ModifyOrder(
         client_id=order.client_order_id,
         ticket=order.broker_order_id,
@@ -96,7 +119,7 @@ def cancel_request(order: Order) -> port.CancelOrder:
     """The broker request that removes a working order."""
     if order.broker_order_id is None:
         raise ValueError(f"order {order.client_order_id} has no broker ticket yet")
-    return port.CancelOrder(client_id=order.client_order_id, ticket=order.broker_order_id)
+    return _cancel_order(order.client_order_id, order.broker_order_id)
 
 
 def deal_fields(deal: port.BrokerDeal) -> dict[str, Any]:

@@ -13,11 +13,13 @@ from typing import Any
 from journal import RecordedEvent
 from oms.domain.enums import OPEN_STATUSES, Side
 from oms.domain.order import ORDER_EVENT_TYPES, ROW_FIELDS, Order
-from oms.domain.transitions import FILL_TYPES
+from oms.domain.transitions import DENIED_T, FILL_TYPES, SUBMITTED_T
 
 Listener = Callable[[Order, RecordedEvent], None]
 ORDER_STREAM_PREFIX = "order-"
 _PREFIX_LEN = len(ORDER_STREAM_PREFIX)
+_OPENING = frozenset({SUBMITTED_T, DENIED_T})
+"""First events that `Order.opened` builds an order from directly."""
 
 
 class OrderStates:
@@ -108,21 +110,27 @@ class OrderStates:
             self.position = record.position
         coid = stream[_PREFIX_LEN:]
         order = self.orders.get(coid)
-        if order is None:
-            order = self.orders[coid] = Order(coid)
-            self._note_sequence(coid)
         event_type = record.type
-        if event_type in ORDER_EVENT_TYPES:
+        payload: dict[str, Any] = record.payload
+        folded = False
+        if order is None:
+            self._note_sequence(coid)
+            folded = event_type in _OPENING and payload.get("client_order_id") == coid
+            if folded:
+                order = Order.opened(event_type, payload, record.recorded_at_ns)
+            else:
+                order = Order(coid)
+            self.orders[coid] = order
+        if not folded and event_type in ORDER_EVENT_TYPES:
             if event_type in FILL_TYPES:
                 before = len(order.deal_tickets)
-                payload: dict[str, Any] = record.payload
                 order.fold(event_type, payload, record.recorded_at_ns)
                 if len(order.deal_tickets) > before:
                     key = (order.account, payload["symbol"])
                     sign = 1.0 if payload["side"] == Side.BUY else -1.0
                     self.net[key] = self.net.get(key, 0.0) + sign * payload["volume"]
             else:
-                order.fold(event_type, record.payload, record.recorded_at_ns)
+                order.fold(event_type, payload, record.recorded_at_ns)
         ticket = order.broker_order_id
         if ticket is not None:
             self.by_ticket[ticket] = coid

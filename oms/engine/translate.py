@@ -67,9 +67,8 @@ class FillCounter:
 def accepted(order: Order, ticket: int, retcode: int | None) -> Planned:
     """The acknowledgement with the broker's ticket."""
     coid = order.client_order_id
-    payload = OrderAccepted(
-        client_order_id=coid, broker_order_id=ticket, retcode=retcode or 10008
-    ).to_payload()
+    # OrderAccepted(...).to_payload() without the event object (every order passes here)
+    payload = {"client_order_id": coid, "broker_order_id": ticket, "retcode": retcode or 10008}
     return OrderAccepted.TYPE, payload, f"{coid}:accepted"
 
 

@@ -224,11 +224,13 @@ class Mt5Broker:
     async def place(self, order: PlaceOrder) -> SendOutcome:
         """Send a new order; UNKNOWN when the answer was lost (then call `lookup`)."""
         sent_ns = time.time_ns()
-        try:
-            await self._ready()
-            spec = await self.symbol(order.symbol)
-        except BrokerUnavailableError as exc:
-            return _not_sent(order.client_id, str(exc), sent_ns)
+        spec = self._specs.get(order.symbol)
+        if spec is None or self._state is ConnectionState.DISCONNECTED:
+            try:
+                await self._ready()
+                spec = await self.symbol(order.symbol)
+            except BrokerUnavailableError as exc:
+                return _not_sent(order.client_id, str(exc), sent_ns)
         return await self._send(
             order.client_id,
             order.volume,
@@ -258,10 +260,11 @@ class Mt5Broker:
 
     async def _send_once(self, client_id: str, request: dict[str, Any]) -> SendOutcome:
         sent_ns = time.time_ns()
-        try:
-            await self._ready()
-        except BrokerUnavailableError as exc:
-            return _not_sent(client_id, str(exc), sent_ns)
+        if self._state is ConnectionState.DISCONNECTED:
+            try:
+                await self._ready()
+            except BrokerUnavailableError as exc:
+                return _not_sent(client_id, str(exc), sent_ns)
         return await self._send(client_id, 0.0, sent_ns, calls.send_request, request)
 
     async def _send(

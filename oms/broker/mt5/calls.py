@@ -44,8 +44,11 @@ from oms.broker.port import (
     PlaceOrder,
 )
 from oms.domain.enums import OrderType
+from oms.frozen import builder
 
 TerminalFactory = Callable[[], Any]
+_RESULT_FIELDS = ORDER_SEND_RESULT_FIELDS[:-1]  # without the echoed request
+_raw_reply = builder(RawReply)
 
 
 class TerminalCallError(Exception):
@@ -181,22 +184,24 @@ def send_once(session: Session, request: dict[str, Any]) -> RawReply:
         if result is None:
             error = _last_error(mt5)
             return RawReply(request, sent, time.time_ns(), error=error)
-        fields = ORDER_SEND_RESULT_FIELDS[:-1]
-        raw = session.layouts.read("OrderSendResult", result, fields)
+        (retcode, deal, order, lots, px, bid, ask, comment, request_id, external) = (
+            session.layouts.values("OrderSendResult", result, _RESULT_FIELDS)
+        )
         plain = {
-            "retcode": int(raw["retcode"]),
-            "deal": int(raw["deal"]),
-            "order": int(raw["order"]),
-            "volume": float(raw["volume"]),
-            "price": float(raw["price"]),
-            "bid": float(raw["bid"]),
-            "ask": float(raw["ask"]),
-            "comment": str(raw["comment"]),
-            "request_id": int(raw["request_id"]),
-            "retcode_external": int(raw["retcode_external"]),
+            "retcode": int(retcode),
+            "deal": int(deal),
+            "order": int(order),
+            "volume": float(lots),
+            "price": float(px),
+            "bid": float(bid),
+            "ask": float(ask),
+            "comment": str(comment),
+            "request_id": int(request_id),
+            "retcode_external": int(external),
         }
         answered = time.time_ns()
-        return RawReply(request, sent, answered, result=plain, deals=_fill_deals(session, plain))
+        deals = _fill_deals(session, plain)
+        return _raw_reply(request, sent, answered, plain, None, None, False, deals)
     except (BrokerDataError, TypeError, ValueError, KeyError) as exc:
         return RawReply(request, sent, time.time_ns(), problem=f"unreadable result: {exc}")
     except Exception as exc:  # the bridge: EOFError, TimeoutError, ConnectionError
@@ -271,7 +276,8 @@ def _deals(session: Session, reads: Reads, *args: Any, **kw: Any) -> list[Broker
         if code in c.IPC_ERRORS or code == c.RES_E_FAIL:
             raise TerminalCallError("history_deals_get", (code, message))
         return []
-    out = [deal_from(session.layouts.read("TradeDeal", d, TRADE_DEAL_FIELDS)) for d in found]
+    values = session.layouts.values
+    out = [deal_from(values("TradeDeal", d, TRADE_DEAL_FIELDS)) for d in found]
     reads.records += len(out)
     return out
 

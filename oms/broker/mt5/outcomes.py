@@ -22,8 +22,11 @@ from oms.broker.port import (
     SendAttempt,
     SendOutcome,
 )
+from oms.frozen import builder
 
 ZERO: Final = 0.0
+_send_outcome = builder(SendOutcome)
+_send_attempt = builder(SendAttempt)
 _SETTLED_FAILURE: Final = frozenset({c.ORDER_STATE_CANCELED, c.ORDER_STATE_EXPIRED})
 _IN_FLIGHT: Final = frozenset(
     {
@@ -63,24 +66,33 @@ class RawReply:
 
 def attempt_record(number: int, reply: RawReply) -> SendAttempt:
     """The journaled form of one attempt."""
-    result = reply.result or {}
+    result = reply.result
     requested = reply.request.get("price")
+    error = reply.error
+    if result is None:
+        retcode = bid = ask = None
+        comment = ""
+    else:
+        retcode = int(result["retcode"])
+        comment = result.get("comment", "")
+        bid = result.get("bid")
+        ask = result.get("ask")
     if reply.problem is not None:
         reason = reply.problem
-    elif reply.error is not None:
-        reason = f"last_error {reply.error[0]}: {reply.error[1]}"
+    elif error is not None:
+        reason = f"last_error {error[0]}: {error[1]}"
     else:
-        reason = str(result.get("comment", ""))
-    return SendAttempt(
-        number=number,
-        retcode=reply.retcode,
-        error_code=None if reply.error is None else reply.error[0],
-        reason=reason,
-        price=price(requested) if requested else None,
-        bid=price(result["bid"]) if result.get("bid") else None,
-        ask=price(result["ask"]) if result.get("ask") else None,
-        sent_ns=reply.sent_ns,
-        answered_ns=reply.answered_ns,
+        reason = str(comment)
+    return _send_attempt(
+        number,
+        retcode,
+        None if error is None else error[0],
+        reason,
+        price(requested) if requested else None,
+        price(bid) if bid else None,
+        price(ask) if ask else None,
+        reply.sent_ns,
+        reply.answered_ns,
     )
 
 
@@ -100,52 +112,51 @@ def send_outcome(
     """The outcome of a place, modify or cancel from its attempts (the last one decides)."""
     if not replies:
         raise ValueError("an outcome needs at least one attempt")
-    attempts = tuple(attempt_record(n, r) for n, r in enumerate(replies, start=1))
+    if len(replies) == 1:
+        attempts: tuple[SendAttempt, ...] = (attempt_record(1, replies[0]),)
+    else:
+        attempts = tuple(attempt_record(n, r) for n, r in enumerate(replies, start=1))
     last = replies[-1]
     action = int(last.request.get("action", 0))
-
-    def outcome(status: OutcomeStatus, reason: str, **kw: Any) -> SendOutcome:
-        return SendOutcome(
-            status=status,
-            client_id=client_id,
-            reason=reason,
-            attempts=attempts,
-            sent_ns=sent_ns,
-            **kw,
-        )
-
     if last.problem is not None:
-        return outcome(OutcomeStatus.UNKNOWN, last.problem)
+        return _outcome(OutcomeStatus.UNKNOWN, client_id, last.problem, attempts, sent_ns)
     if last.result is None:
         code, message = last.error if last.error is not None else (c.RES_E_FAIL, "no error")
         status = (
             OutcomeStatus.REJECTED if code in c.DEFINITE_LOCAL_ERRORS else OutcomeStatus.UNKNOWN
         )
-        return outcome(status, f"order_send returned None, last_error {code}: {message}")
+        return _outcome(
+            status, client_id, f"order_send returned None, last_error {code}: {message}",
+            attempts, sent_ns,
+        )
     result = last.result
     retcode = int(result["retcode"])
     reason = _retcode_reason(retcode, str(result.get("comment", "")))
     order = int(result.get("order", 0)) or None
     deal = int(result.get("deal", 0)) or None
     if retcode not in c.RETCODE_NAMES or retcode in c.AMBIGUOUS_RETCODES:
-        return outcome(OutcomeStatus.UNKNOWN, reason, retcode=retcode, order_ticket=order)
+        return _outcome(OutcomeStatus.UNKNOWN, client_id, reason, attempts, sent_ns, retcode, order)
     success = retcode in (c.RETCODE_DONE, c.RETCODE_DONE_PARTIAL, c.RETCODE_PLACED)
     if not success:
-        return outcome(OutcomeStatus.REJECTED, reason, retcode=retcode, order_ticket=order)
+        return _outcome(
+            OutcomeStatus.REJECTED, client_id, reason, attempts, sent_ns, retcode, order
+        )
     if action == c.ACTION_REMOVE:
-        return outcome(OutcomeStatus.CANCELED, reason, retcode=retcode, order_ticket=order)
+        return _outcome(
+            OutcomeStatus.CANCELED, client_id, reason, attempts, sent_ns, retcode, order
+        )
     if action in (c.ACTION_MODIFY, c.ACTION_SLTP):
-        return outcome(OutcomeStatus.MODIFIED, reason, retcode=retcode, order_ticket=order)
+        return _outcome(
+            OutcomeStatus.MODIFIED, client_id, reason, attempts, sent_ns, retcode, order
+        )
     if order is None:
-        return outcome(
-            OutcomeStatus.UNKNOWN, f"{reason} (no order ticket in the result)", retcode=retcode
+        return _outcome(
+            OutcomeStatus.UNKNOWN, client_id, f"{reason} (no order ticket in the result)",
+            attempts, sent_ns, retcode,
         )
     if action == c.ACTION_PENDING:
-        return outcome(
-            OutcomeStatus.PLACED,
-            reason,
-            retcode=retcode,
-            order_ticket=order,
+        return _outcome(
+            OutcomeStatus.PLACED, client_id, reason, attempts, sent_ns, retcode, order,
             open_volume=requested_volume,
         )
     filled = volume(result.get("volume", 0.0))
@@ -153,42 +164,48 @@ def send_outcome(
         requested_volume = filled
     fill_price = price(result["price"]) if result.get("price") else None
     if filled <= 0 or retcode == c.RETCODE_PLACED:
-        return outcome(
-            OutcomeStatus.PLACED,
-            reason,
-            retcode=retcode,
-            order_ticket=order,
+        return _outcome(
+            OutcomeStatus.PLACED, client_id, reason, attempts, sent_ns, retcode, order,
             open_volume=requested_volume,
         )
     if deal is None:
-        return outcome(
-            OutcomeStatus.UNKNOWN,
-            f"{reason} (volume {filled} but no deal ticket)",
-            retcode=retcode,
-            order_ticket=order,
+        return _outcome(
+            OutcomeStatus.UNKNOWN, client_id, f"{reason} (volume {filled} but no deal ticket)",
+            attempts, sent_ns, retcode, order,
         )
     if filled >= requested_volume and retcode == c.RETCODE_DONE:
-        return outcome(
-            OutcomeStatus.FILLED,
-            reason,
-            retcode=retcode,
-            order_ticket=order,
-            deal_ticket=deal,
-            filled_volume=filled,
-            fill_price=fill_price,
-            deals=last.deals,
+        return _outcome(
+            OutcomeStatus.FILLED, client_id, reason, attempts, sent_ns, retcode, order,
+            deal_ticket=deal, filled_volume=filled, fill_price=fill_price, deals=last.deals,
         )
     keeps_working = int(last.request.get("type_filling", -1)) == c.ORDER_FILLING_RETURN
-    return outcome(
-        OutcomeStatus.PARTIALLY_FILLED,
-        reason,
-        retcode=retcode,
-        order_ticket=order,
-        deal_ticket=deal,
-        filled_volume=filled,
-        fill_price=fill_price,
+    return _outcome(
+        OutcomeStatus.PARTIALLY_FILLED, client_id, reason, attempts, sent_ns, retcode, order,
+        deal_ticket=deal, filled_volume=filled, fill_price=fill_price,
         open_volume=volume(requested_volume - filled) if keeps_working else ZERO,
         deals=last.deals,
+    )
+
+
+def _outcome(
+    status: OutcomeStatus,
+    client_id: str,
+    reason: str,
+    attempts: tuple[SendAttempt, ...],
+    sent_ns: int,
+    retcode: int | None = None,
+    order_ticket: int | None = None,
+    *,
+    deal_ticket: int | None = None,
+    filled_volume: float = ZERO,
+    fill_price: float | None = None,
+    open_volume: float = ZERO,
+    deals: tuple[BrokerDeal, ...] = (),
+) -> SendOutcome:
+    """A send's outcome, built positionally (the dataclass's field order)."""
+    return _send_outcome(
+        status, client_id, retcode, reason, order_ticket, deal_ticket, filled_volume,
+        fill_price, open_volume, attempts, None, None, deals, sent_ns,
     )
 
 

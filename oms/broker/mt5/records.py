@@ -10,6 +10,7 @@ from oms.broker.mt5 import constants as c
 from oms.broker.port import BrokerDeal, BrokerOrder, BrokerPosition
 from oms.domain.enums import Side
 from oms.errors import OmsError
+from oms.frozen import builder
 
 TRADE_ORDER_FIELDS: Final = (
     "ticket", "time_setup", "time_setup_msc", "time_done", "time_done_msc", "time_expiration",
@@ -36,6 +37,7 @@ SYMBOL_SPEC_FIELDS: Final = (
     "filling_mode", "trade_exemode", "trade_stops_level", "visible",
 )  # fmt: skip
 
+_broker_deal = builder(BrokerDeal)
 PRICE_PLACES: Final = 10
 VOLUME_PLACES: Final = 8
 
@@ -71,15 +73,19 @@ class RecordLayouts:
 
     def read(self, kind: str, record: Any, fields: tuple[str, ...]) -> dict[str, Any]:
         """Return the record's fields by name."""
+        return dict(zip(fields, self.values(kind, record, fields), strict=True))
+
+    def values(self, kind: str, record: Any, fields: tuple[str, ...]) -> tuple[Any, ...]:
+        """Return the record's fields as a tuple in the order of `fields`."""
         ok = self.positional.get(kind)
         if ok is None:
             ok = self.positional[kind] = _fields_in_order(record, fields)
         if ok:
             values = tuple(record[: len(fields)])
             if len(values) == len(fields):
-                return dict(zip(fields, values, strict=True))
+                return values
         try:
-            return {name: getattr(record, name) for name in fields}
+            return tuple([getattr(record, name) for name in fields])
         except AttributeError as exc:
             raise BrokerDataError(f"{kind} record has no field {exc.name!r}: {record!r}") from exc
 
@@ -122,28 +128,18 @@ def order_from(raw: dict[str, Any], *, live: bool) -> BrokerOrder:
         raise BrokerDataError(f"unreadable TradeOrder {raw!r}: {exc}") from exc
 
 
-def deal_from(raw: dict[str, Any]) -> BrokerDeal:
-    """Build a BrokerDeal from a TradeDeal's fields."""
+def deal_from(values: tuple[Any, ...]) -> BrokerDeal:
+    """Build a BrokerDeal from a TradeDeal's values in `TRADE_DEAL_FIELDS` order."""
     try:
-        return BrokerDeal(
-            ticket=int(raw["ticket"]),
-            order=int(raw["order"]),
-            symbol=str(raw["symbol"]),
-            kind=int(raw["type"]),
-            entry=int(raw["entry"]),
-            magic=int(raw["magic"]),
-            position_id=int(raw["position_id"]),
-            volume=volume(raw["volume"]),
-            price=price(raw["price"]),
-            commission=price(raw["commission"]),
-            swap=price(raw["swap"]),
-            profit=price(raw["profit"]),
-            fee=price(raw["fee"]),
-            time_msc=int(raw["time_msc"]),
-            reason=int(raw["reason"]),
-            comment=str(raw["comment"]),
+        (ticket, order, _, time_msc, kind, entry, magic, position_id, reason, lots, px,
+         commission, swap, profit, fee, symbol, comment, _) = values
+        return _broker_deal(
+            int(ticket), int(order), str(symbol), int(kind), int(entry), int(magic),
+            int(position_id), volume(lots), price(px), price(commission), price(swap),
+            price(profit), price(fee), int(time_msc), int(reason), str(comment),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:
+        raw = dict(zip(TRADE_DEAL_FIELDS, values, strict=False))
         raise BrokerDataError(f"unreadable TradeDeal {raw!r}: {exc}") from exc
 
 

@@ -7,6 +7,8 @@ int volume or a comment over 29 characters.
 
 from __future__ import annotations
 
+import functools
+from decimal import Decimal
 from typing import Any, Final
 
 from oms.broker.mt5 import constants as c
@@ -93,16 +95,21 @@ def choose_filling(order: PlaceOrder, spec: SymbolSpec) -> int:
 
 def check_volume(value: float, spec: SymbolSpec) -> float:
     """The volume as a float, once it is on the symbol's min/max/step grid."""
-    grid_value = exact(value)
-    if grid_value < spec.volume_min or grid_value > spec.volume_max:
-        raise BrokerRequestError(
-            f"volume {value} is outside {spec.volume_min}..{spec.volume_max} for {spec.name}"
-        )
-    if spec.volume_step > 0 and grid_value % spec.volume_step != 0:
-        raise BrokerRequestError(
-            f"volume {value} is not a multiple of the volume step {spec.volume_step} of {spec.name}"
-        )
+    problem = _volume_problem(value, spec.volume_min, spec.volume_max, spec.volume_step)
+    if problem:
+        raise BrokerRequestError(f"volume {value} {problem} {spec.name}")
     return float(value)
+
+
+@functools.lru_cache(maxsize=1024, typed=True)  # a few volumes recur on every order
+def _volume_problem(value: float, low: Decimal, high: Decimal, step: Decimal) -> str:
+    """What keeps a volume off the grid, or "" when it is on it."""
+    grid_value = exact(value)
+    if grid_value < low or grid_value > high:
+        return f"is outside {low}..{high} for"
+    if step > 0 and grid_value % step != 0:
+        return f"is not a multiple of the volume step {step} of"
+    return ""
 
 
 def check_price(name: str, value: float | None, spec: SymbolSpec) -> float:
@@ -110,11 +117,16 @@ def check_price(name: str, value: float | None, spec: SymbolSpec) -> float:
     if value is None:
         return 0.0
     grid = spec.tick_size if spec.tick_size > 0 else spec.point
-    if grid > 0 and exact(value) % grid != 0:
+    if grid > 0 and _off_grid(value, grid):
         raise BrokerRequestError(
             f"{name} {value} is not a multiple of the tick size {grid} of {spec.name}"
         )
     return float(value)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # orders reuse a few price levels
+def _off_grid(value: float, grid: Decimal) -> bool:
+    return exact(value) % grid != 0
 
 
 def place_request(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from pathlib import Path
 
 import pytest
 
 from oms.broker.sim import SimulatedTerminal
+from oms.broker.sim.feed import randints
 from oms.errors import OmsError
 
 from .conftest import market
@@ -123,3 +125,12 @@ def test_pacer_moves_the_market_in_real_time() -> None:
     finally:
         pacer.stop()
     assert pacer.steps >= 3 and mt5.market.time_msc >= wall[0] + 3 * 5
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(1, 1), (1, 2), (3, 17), (5, 64), (1, 1000)])
+def test_feed_draws_the_same_numbers_as_randint(lo: int, hi: int) -> None:
+    ours, theirs = random.Random(9), random.Random(9)
+    assert randints(ours, lo, hi, 200) == [theirs.randint(lo, hi) for _ in range(200)]
+    assert ours.random() == theirs.random()  # and leave the generator in the same state
+    with pytest.raises(ValueError, match="empty range"):
+        randints(ours, 2, 1, 1)
