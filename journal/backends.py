@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
@@ -62,9 +62,10 @@ class Backend:
             cur.close()
 
     def insert_and_commit(
-        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int
+        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
-        """Insert the batch's rows and commit (one fsync)."""
+        """Insert the batch's rows and commit (one fsync); `before_commit` runs in between."""
         raise NotImplementedError
 
     def params(self, n: int) -> str:
@@ -130,10 +131,13 @@ class SQLiteBackend(Backend):
             cur.close()
 
     def insert_and_commit(
-        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int
+        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
         if rows:
             dbapi.executemany(insert_sql, rows)
+        if before_commit is not None:
+            before_commit()
         dbapi.commit()
 
 
@@ -182,7 +186,8 @@ class PostgresBackend(Backend):
         return results
 
     def insert_and_commit(
-        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int
+        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
         # COPY costs a quarter of the client CPU of executemany per row; NOTIFY and COMMIT
         # then share one round trip.
@@ -191,6 +196,8 @@ class PostgresBackend(Backend):
                 with cur.copy(f"COPY {TABLE} ({COLUMNS}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
+            if before_commit is not None:
+                before_commit()
             with dbapi.pipeline():
                 if rows:
                     cur.execute(f"NOTIFY {NOTIFY_CHANNEL}, '{int(head_position)}'")

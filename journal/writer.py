@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import queue
 import threading
@@ -25,8 +26,10 @@ from journal.codec import (
     check_schema_version,
     encode_object,
     encode_payload_fast,
+    hashed_body,
+    header_middle,
     identifier_ok,
-    row_hash,
+    quote,
 )
 from journal.errors import (
     EventIdConflict,
@@ -41,12 +44,15 @@ from journal.rows import Row, to_events
 
 log = logging.getLogger(__name__)
 
-# (event_id, type, schema_version, payload text, metadata text)
-EncodedEvent = tuple[str, str, int, str, str]
-Outcome = tuple[list[RecordedEvent] | None, BaseException | None]
+# (event_id, type, schema_version, payload text, metadata text, header middle, hashed body):
+# the last two are this event's constant parts of its chain link (see journal.codec).
+EncodedEvent = tuple[str, str, int, str, str, str, bytes]
+# A request's outcome: its rows (written now, or recorded before) or the error it gets.
+Outcome = list[Row] | BaseException
 _IN_CHUNK = 500
 _MAX_CACHED_STREAMS = 100_000
 _CHANGES_WINDOW = 50_000  # beyond this many foreign rows, re-read versions instead
+_sha256 = hashlib.sha256
 
 
 class ThreadWaiter:
@@ -84,6 +90,10 @@ class AppendRequest:
     waiter: ThreadWaiter | None = None
     future: asyncio.Future[list[RecordedEvent]] | None = None
     loop: asyncio.AbstractEventLoop | None = field(default=None)
+    # The stream id's part of each row's hashed header: `,"stream id",`.
+    header_stream: str = ""
+    # Events built on the caller's loop while the commit runs: (the rows, their events).
+    built: tuple[list[Row], list[RecordedEvent]] | None = None
 
 
 def prepare_append(
@@ -135,25 +145,37 @@ def prepare_append(
         metadata = encode_payload_fast(event.metadata)
         if metadata is None:
             metadata = encode_object(event.metadata, f"events[{index}].metadata")
-        encoded.append((event_id, type_, schema, payload, metadata))
+        encoded.append((event_id, type_, schema, payload, metadata,
+                        header_middle(event_id, type_, schema), hashed_body(payload, metadata)))
     if ids_supplied:
         seen: set[str] = set()
         for event_id, *_ in encoded:
             if event_id in seen:
                 raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
             seen.add(event_id)
-    return AppendRequest(stream_id, expected_version, encoded, ids_supplied)
+    return AppendRequest(stream_id, expected_version, encoded, ids_supplied,
+                         header_stream=f",{quote(stream_id)},")
 
 
-def _deliver_async(items: list[tuple[asyncio.Future[list[RecordedEvent]], Outcome]]) -> None:
+def _build_async(items: list[tuple[AppendRequest, list[Row]]]) -> None:
+    """Runs on the caller's loop while the writer commits: turn rows into the events."""
+    for request, rows in items:
+        request.built = (rows, to_events(rows))
+
+
+def _deliver_async(items: list[tuple[AppendRequest, Outcome]]) -> None:
     """Runs on the caller's loop: settle each future unless its caller gave up."""
-    for future, (result, error) in items:
+    for request, outcome in items:
+        future = request.future
+        assert future is not None
+        built, request.built = request.built, None
         if future.done():
             continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:  # the events built while the commit ran, unless the rows changed on a retry
+            future.set_result(built[1] if built is not None and built[0] is outcome
+                              else to_events(outcome))
 
 
 _STOP = object()
@@ -252,7 +274,7 @@ class GroupCommitWriter:
                 log.exception("journal writer failed on a batch of %d appends", len(batch))
                 failure = JournalUnavailable(f"the journal writer failed: {exc!r}")
                 with contextlib.suppress(BaseException):
-                    self._complete(batch, [(None, failure)] * len(batch))
+                    self._complete(batch, [failure] * len(batch))
 
     def _process(self, batch: list[AppendRequest]) -> None:
         try:
@@ -261,33 +283,57 @@ class GroupCommitWriter:
             self._drop_connection()
             if len(batch) == 1 or not _caused_by_data(exc):
                 # A lock timeout or a lost connection would only repeat for each request.
-                outcomes = [(None, _as_journal_error(exc))] * len(batch)
+                outcomes = [_as_journal_error(exc)] * len(batch)
             else:
                 # Something outside the per-request checks failed: retry each request
                 # alone, so the failure lands only on the request that causes it.
                 log.warning("journal batch of %d appends failed (%s); retrying one by one",
                             len(batch), exc)
-                outcomes = []
+                outcomes: list[Outcome] = []
                 for request in batch:
                     try:
                         outcomes.extend(self._write([request]))
                     except Exception as single_exc:
                         self._drop_connection()
-                        outcomes.append((None, _as_journal_error(single_exc)))
+                        outcomes.append(_as_journal_error(single_exc))
         self._complete(batch, outcomes)
 
     def _complete(self, batch: list[AppendRequest], outcomes: list[Outcome]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
         for request, outcome in zip(batch, outcomes, strict=True):
-            if request.waiter is not None:
-                request.waiter.set(*outcome)
-            elif request.future is not None and request.loop is not None:
-                by_loop.setdefault(request.loop, []).append((request.future, outcome))
+            loop = request.loop
+            if loop is not None:
+                items = by_loop.get(loop)
+                if items is None:
+                    by_loop[loop] = [(request, outcome)]
+                else:
+                    items.append((request, outcome))
+            elif request.waiter is not None:
+                if isinstance(outcome, BaseException):
+                    request.waiter.set(None, outcome)
+                else:
+                    request.waiter.set(to_events(outcome), None)
         for loop, items in by_loop.items():
             try:
                 loop.call_soon_threadsafe(_deliver_async, items)
             except RuntimeError:
                 log.warning("an event loop closed before its %d appends completed", len(items))
+
+    @staticmethod
+    def _build_ahead(batch: list[AppendRequest], outcomes: list[Outcome]) -> None:
+        """While the commit runs, let each caller's loop build the events it will get."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for request, outcome in zip(batch, outcomes, strict=True):
+            loop = request.loop
+            if loop is not None and not isinstance(outcome, BaseException):
+                items = by_loop.get(loop)
+                if items is None:
+                    by_loop[loop] = [(request, outcome)]
+                else:
+                    items.append((request, outcome))
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # closed: _complete reports it
+                loop.call_soon_threadsafe(_build_async, items)
 
     def _connection(self) -> Any:
         if self._conn is None:
@@ -313,8 +359,13 @@ class GroupCommitWriter:
         try:
             position, prev, existing = self._read_state(dbapi, batch)
             versions = self._versions
+            track_ids = any(r.ids_supplied for r in batch)  # a later request may retry an id
+            sha256 = _sha256
+            prev_raw = bytes.fromhex(prev)
+            now = time.time_ns()  # one commit, one recording time
             rows: list[Row] = []
-            plans: list[list[Row] | JournalError] = []
+            outcomes: list[Outcome] = []
+            written = 0
             for request in batch:
                 try:
                     request_rows = self._check_recorded(request, existing)
@@ -324,24 +375,36 @@ class GroupCommitWriter:
                         expected = request.expected_version
                         if expected is not None and expected != version:
                             raise WrongExpectedVersion(stream, expected, version)
-                        now = time.time_ns()
+                        header_stream = request.header_stream
                         request_rows = []
-                        for event_id, type_, schema, payload, metadata in request.events:
+                        for event_id, type_, schema, payload, metadata, middle, body in (
+                            request.events
+                        ):
                             position += 1
                             version += 1
-                            digest = row_hash(prev, position, stream, version, event_id, type_,
-                                              schema, now, payload, metadata)
+                            # The chain link of codec.row_hash, from the parts made in prepare.
+                            prev_raw = sha256(
+                                prev_raw
+                                + f"[{position}{header_stream}{version}{middle}{now}".encode()
+                                + body
+                            ).digest()
+                            digest = prev_raw.hex()
                             row: Row = (position, stream, version, event_id, type_, schema,
                                         payload, metadata, now, prev, digest)
                             prev = digest
                             request_rows.append(row)
-                            existing[event_id] = row
+                            if track_ids:
+                                existing[event_id] = row
                         versions[stream] = version
-                        rows.extend(request_rows)
-                    plans.append(request_rows)
+                        rows += request_rows
+                    written += 1
+                    outcomes.append(request_rows)
                 except JournalError as exc:
-                    plans.append(exc)
-            self._backend.insert_and_commit(dbapi, self._sql_insert, rows, position)
+                    outcomes.append(exc)
+            self._backend.insert_and_commit(
+                dbapi, self._sql_insert, rows, position,
+                lambda: self._build_ahead(batch, outcomes),
+            )
         except BaseException:
             self._versions.clear()
             self._known_head = None
@@ -354,12 +417,9 @@ class GroupCommitWriter:
             self._known_head = (position, prev)
         if rows:
             self.commits += 1
-            self.appends += sum(1 for plan in plans if isinstance(plan, list))
+            self.appends += written
             self._on_commit(position)
-        return [
-            (None, plan) if isinstance(plan, JournalError) else (to_events(plan), None)
-            for plan in plans
-        ]
+        return outcomes
 
     def _read_state(
         self, dbapi: Any, batch: list[AppendRequest]
