@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
@@ -62,10 +62,9 @@ class Backend:
             cur.close()
 
     def insert_and_commit(
-        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int,
-        before_commit: Callable[[], None] | None = None,
+        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int
     ) -> None:
-        """Insert the batch's rows and commit (one fsync); `before_commit` runs in between."""
+        """Insert the batch's rows and commit (one fsync)."""
         raise NotImplementedError
 
     def params(self, n: int) -> str:
@@ -131,13 +130,10 @@ class SQLiteBackend(Backend):
             cur.close()
 
     def insert_and_commit(
-        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int,
-        before_commit: Callable[[], None] | None = None,
+        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int
     ) -> None:
         if rows:
             dbapi.executemany(insert_sql, rows)
-        if before_commit is not None:
-            before_commit()
         dbapi.commit()
 
 
@@ -186,8 +182,7 @@ class PostgresBackend(Backend):
         return results
 
     def insert_and_commit(
-        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int,
-        before_commit: Callable[[], None] | None = None,
+        self, dbapi: Any, insert_sql: str, rows: Sequence[Any], head_position: int
     ) -> None:
         # COPY costs a quarter of the client CPU of executemany per row; NOTIFY and COMMIT
         # then share one round trip.
@@ -196,8 +191,6 @@ class PostgresBackend(Backend):
                 with cur.copy(f"COPY {TABLE} ({COLUMNS}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
-            if before_commit is not None:
-                before_commit()
             with dbapi.pipeline():
                 if rows:
                     cur.execute(f"NOTIFY {NOTIFY_CHANNEL}, '{int(head_position)}'")

@@ -92,8 +92,6 @@ class AppendRequest:
     loop: asyncio.AbstractEventLoop | None = field(default=None)
     # The stream id's part of each row's hashed header: `,"stream id",`.
     header_stream: str = ""
-    # Events built on the caller's loop while the commit runs: (the rows, their events).
-    built: tuple[list[Row], list[RecordedEvent]] | None = None
 
 
 def prepare_append(
@@ -157,25 +155,17 @@ def prepare_append(
                          header_stream=f",{quote(stream_id)},")
 
 
-def _build_async(items: list[tuple[AppendRequest, list[Row]]]) -> None:
-    """Runs on the caller's loop while the writer commits: turn rows into the events."""
-    for request, rows in items:
-        request.built = (rows, to_events(rows))
-
-
 def _deliver_async(items: list[tuple[AppendRequest, Outcome]]) -> None:
     """Runs on the caller's loop: settle each future unless its caller gave up."""
     for request, outcome in items:
         future = request.future
         assert future is not None
-        built, request.built = request.built, None
         if future.done():
             continue
         if isinstance(outcome, BaseException):
             future.set_exception(outcome)
-        else:  # the events built while the commit ran, unless the rows changed on a retry
-            future.set_result(built[1] if built is not None and built[0] is outcome
-                              else to_events(outcome))
+        else:
+            future.set_result(to_events(outcome))
 
 
 _STOP = object()
@@ -319,22 +309,6 @@ class GroupCommitWriter:
             except RuntimeError:
                 log.warning("an event loop closed before its %d appends completed", len(items))
 
-    @staticmethod
-    def _build_ahead(batch: list[AppendRequest], outcomes: list[Outcome]) -> None:
-        """While the commit runs, let each caller's loop build the events it will get."""
-        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
-        for request, outcome in zip(batch, outcomes, strict=True):
-            loop = request.loop
-            if loop is not None and not isinstance(outcome, BaseException):
-                items = by_loop.get(loop)
-                if items is None:
-                    by_loop[loop] = [(request, outcome)]
-                else:
-                    items.append((request, outcome))
-        for loop, items in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # closed: _complete reports it
-                loop.call_soon_threadsafe(_build_async, items)
-
     def _connection(self) -> Any:
         if self._conn is None:
             try:
@@ -401,10 +375,7 @@ class GroupCommitWriter:
                     outcomes.append(request_rows)
                 except JournalError as exc:
                     outcomes.append(exc)
-            self._backend.insert_and_commit(
-                dbapi, self._sql_insert, rows, position,
-                lambda: self._build_ahead(batch, outcomes),
-            )
+            self._backend.insert_and_commit(dbapi, self._sql_insert, rows, position)
         except BaseException:
             self._versions.clear()
             self._known_head = None
