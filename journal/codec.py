@@ -181,19 +181,6 @@ def quote(text: str) -> str:
     return _quote(text)
 
 
-def header_middle(event_id: str, type_: str, schema_version: int) -> str:
-    """The header's part between version and recorded_at_ns, with its separating commas.
-
-    An append computes it in the caller's thread, so the writer only adds the numbers.
-    """
-    return f",{_quote(event_id)},{_quote(type_)},{schema_version},"
-
-
-def hashed_body(payload: str, metadata: str) -> bytes:
-    """The bytes hashed after the header's last number: closing bracket, payload, metadata."""
-    return f"]\n{payload}\n{metadata}".encode()
-
-
 def row_hash(
     prev_hash: str,
     position: int,

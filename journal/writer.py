@@ -26,8 +26,6 @@ from journal.codec import (
     check_schema_version,
     encode_object,
     encode_payload_fast,
-    hashed_body,
-    header_middle,
     identifier_ok,
     quote,
 )
@@ -86,12 +84,38 @@ class AppendRequest:
     stream_id: str
     expected_version: int | None
     events: list[EncodedEvent]
+    header_stream: str  # the stream id's part of each row's hashed header: `,"stream id",`
     ids_supplied: bool = True  # False: every id was generated here, so none can be recorded
     waiter: ThreadWaiter | None = None
     future: asyncio.Future[list[RecordedEvent]] | None = None
     loop: asyncio.AbstractEventLoop | None = field(default=None)
-    # The stream id's part of each row's hashed header: `,"stream id",`.
-    header_stream: str = ""
+
+
+# Identifiers already checked, with their quoted form for the hashed header. Appends name
+# few types and keep appending to their streams, so most checks become one dict lookup.
+_QUOTED_TYPES: dict[str, str] = {}
+_HEADER_STREAMS: dict[str, str] = {}
+_MAX_REMEMBERED = 10_000
+
+
+def _header_stream(stream_id: str) -> str:
+    """`,"stream id",` for the hashed header, after checking the stream id."""
+    if not identifier_ok(stream_id):
+        check_identifier(stream_id, "stream id")
+    if len(_HEADER_STREAMS) >= _MAX_REMEMBERED:
+        _HEADER_STREAMS.clear()
+    header = _HEADER_STREAMS[stream_id] = f",{quote(stream_id)},"
+    return header
+
+
+def _quoted_type(type_: str, index: int) -> str:
+    """The event type as a JSON string, after checking it."""
+    if not identifier_ok(type_):
+        check_identifier(type_, f"events[{index}].type")
+    if len(_QUOTED_TYPES) >= _MAX_REMEMBERED:
+        _QUOTED_TYPES.clear()
+    quoted = _QUOTED_TYPES[type_] = quote(type_)
+    return quoted
 
 
 def prepare_append(
@@ -101,8 +125,9 @@ def prepare_append(
     max_payload_bytes: int,
 ) -> AppendRequest:
     """Validate and encode in the caller's thread, so bad input never reaches the database."""
-    if not identifier_ok(stream_id):
-        check_identifier(stream_id, "stream id")
+    header_stream = _HEADER_STREAMS.get(stream_id) if type(stream_id) is str else None
+    if header_stream is None:
+        header_stream = _header_stream(stream_id)
     if expected_version is not None and (type(expected_version) is not int or expected_version < 0):
         raise InvalidEvent(
             f"expected_version must be None or an integer >= 0, got {expected_version!r}"
@@ -121,13 +146,16 @@ def prepare_append(
         event_id = event.event_id
         if event_id is None:
             event_id = new_event_id()
+            quoted_id = f'"{event_id}"'  # hex digits: nothing to escape
         else:
             ids_supplied = True
             if not identifier_ok(event_id):
                 check_identifier(event_id, f"events[{index}].event_id")
+            quoted_id = quote(event_id)
         type_ = event.type
-        if not identifier_ok(type_):
-            check_identifier(type_, f"events[{index}].type")
+        quoted_type = _QUOTED_TYPES.get(type_) if type(type_) is str else None
+        if quoted_type is None:
+            quoted_type = _quoted_type(type_, index)
         schema = event.schema_version
         if type(schema) is not int or schema < 1:
             check_schema_version(schema)
@@ -140,19 +168,24 @@ def prepare_append(
                 f"events[{index}].payload is {size} bytes as canonical JSON; "
                 f"the limit is {max_payload_bytes} bytes (max_payload_bytes)"
             )
-        metadata = encode_payload_fast(event.metadata)
-        if metadata is None:
-            metadata = encode_object(event.metadata, f"events[{index}].metadata")
+        metadata: str | None = event.metadata  # type: ignore[assignment]
+        if metadata or type(metadata) is not dict:
+            metadata = encode_payload_fast(event.metadata)
+            if metadata is None:
+                metadata = encode_object(event.metadata, f"events[{index}].metadata")
+        else:
+            metadata = "{}"
+        # This event's constant parts of its chain link; see journal.codec for the layout.
         encoded.append((event_id, type_, schema, payload, metadata,
-                        header_middle(event_id, type_, schema), hashed_body(payload, metadata)))
+                        f",{quoted_id},{quoted_type},{schema},",
+                        f"]\n{payload}\n{metadata}".encode()))
     if ids_supplied:
         seen: set[str] = set()
         for event_id, *_ in encoded:
             if event_id in seen:
                 raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
             seen.add(event_id)
-    return AppendRequest(stream_id, expected_version, encoded, ids_supplied,
-                         header_stream=f",{quote(stream_id)},")
+    return AppendRequest(stream_id, expected_version, encoded, header_stream, ids_supplied)
 
 
 def _deliver_async(items: list[tuple[AppendRequest, Outcome]]) -> None:
