@@ -168,11 +168,11 @@ def prepare_append(
                 f"events[{index}].payload is {size} bytes as canonical JSON; "
                 f"the limit is {max_payload_bytes} bytes (max_payload_bytes)"
             )
-        metadata: str | None = event.metadata  # type: ignore[assignment]
-        if metadata or type(metadata) is not dict:
-            metadata = encode_payload_fast(event.metadata)
+        given = event.metadata
+        if given or type(given) is not dict:
+            metadata = encode_payload_fast(given)
             if metadata is None:
-                metadata = encode_object(event.metadata, f"events[{index}].metadata")
+                metadata = encode_object(given, f"events[{index}].metadata")
         else:
             metadata = "{}"
         # This event's constant parts of its chain link; see journal.codec for the layout.
@@ -300,6 +300,7 @@ class GroupCommitWriter:
                     self._complete(batch, [failure] * len(batch))
 
     def _process(self, batch: list[AppendRequest]) -> None:
+        outcomes: list[Outcome]
         try:
             outcomes = self._write(batch)
         except Exception as exc:
@@ -312,7 +313,7 @@ class GroupCommitWriter:
                 # alone, so the failure lands only on the request that causes it.
                 log.warning("journal batch of %d appends failed (%s); retrying one by one",
                             len(batch), exc)
-                outcomes: list[Outcome] = []
+                outcomes = []
                 for request in batch:
                     try:
                         outcomes.extend(self._write([request]))
