@@ -190,15 +190,23 @@ def prepare_append(
 
 def _deliver_async(items: list[tuple[AppendRequest, Outcome]]) -> None:
     """Runs on the caller's loop: settle each future unless its caller gave up."""
+    rows: list[Row] = []
+    for _, outcome in items:
+        if not isinstance(outcome, BaseException):
+            rows += outcome
+    events = to_events(rows)  # one call for the whole batch: most requests hold one row
+    start = 0
     for request, outcome in items:
         future = request.future
         assert future is not None
-        if future.done():
-            continue
         if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
-        else:
-            future.set_result(to_events(outcome))
+            if not future.done():
+                future.set_exception(outcome)
+            continue
+        end = start + len(outcome)
+        if not future.done():
+            future.set_result(events[start:end])
+        start = end
 
 
 _STOP = object()
