@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import queue
 import threading
@@ -26,7 +27,7 @@ from journal.codec import (
     encode_object,
     encode_payload_fast,
     identifier_ok,
-    row_hash,
+    quote,
 )
 from journal.errors import (
     EventIdConflict,
@@ -41,12 +42,15 @@ from journal.rows import Row, to_events
 
 log = logging.getLogger(__name__)
 
-# (event_id, type, schema_version, payload text, metadata text)
-EncodedEvent = tuple[str, str, int, str, str]
-Outcome = tuple[list[RecordedEvent] | None, BaseException | None]
+# (event_id, type, schema_version, payload text, metadata text, header middle, hashed body):
+# the last two are this event's constant parts of its chain link (see journal.codec).
+EncodedEvent = tuple[str, str, int, str, str, str, bytes]
+# A request's outcome: its rows (written now, or recorded before) or the error it gets.
+Outcome = list[Row] | BaseException
 _IN_CHUNK = 500
 _MAX_CACHED_STREAMS = 100_000
 _CHANGES_WINDOW = 50_000  # beyond this many foreign rows, re-read versions instead
+_sha256 = hashlib.sha256
 
 
 class ThreadWaiter:
@@ -80,10 +84,38 @@ class AppendRequest:
     stream_id: str
     expected_version: int | None
     events: list[EncodedEvent]
+    header_stream: str  # the stream id's part of each row's hashed header: `,"stream id",`
     ids_supplied: bool = True  # False: every id was generated here, so none can be recorded
     waiter: ThreadWaiter | None = None
     future: asyncio.Future[list[RecordedEvent]] | None = None
     loop: asyncio.AbstractEventLoop | None = field(default=None)
+
+
+# Identifiers already checked, with their quoted form for the hashed header. Appends name
+# few types and keep appending to their streams, so most checks become one dict lookup.
+_QUOTED_TYPES: dict[str, str] = {}
+_HEADER_STREAMS: dict[str, str] = {}
+_MAX_REMEMBERED = 10_000
+
+
+def _header_stream(stream_id: str) -> str:
+    """`,"stream id",` for the hashed header, after checking the stream id."""
+    if not identifier_ok(stream_id):
+        check_identifier(stream_id, "stream id")
+    if len(_HEADER_STREAMS) >= _MAX_REMEMBERED:
+        _HEADER_STREAMS.clear()
+    header = _HEADER_STREAMS[stream_id] = f",{quote(stream_id)},"
+    return header
+
+
+def _quoted_type(type_: str, index: int) -> str:
+    """The event type as a JSON string, after checking it."""
+    if not identifier_ok(type_):
+        check_identifier(type_, f"events[{index}].type")
+    if len(_QUOTED_TYPES) >= _MAX_REMEMBERED:
+        _QUOTED_TYPES.clear()
+    quoted = _QUOTED_TYPES[type_] = quote(type_)
+    return quoted
 
 
 def prepare_append(
@@ -93,8 +125,9 @@ def prepare_append(
     max_payload_bytes: int,
 ) -> AppendRequest:
     """Validate and encode in the caller's thread, so bad input never reaches the database."""
-    if not identifier_ok(stream_id):
-        check_identifier(stream_id, "stream id")
+    header_stream = _HEADER_STREAMS.get(stream_id) if type(stream_id) is str else None
+    if header_stream is None:
+        header_stream = _header_stream(stream_id)
     if expected_version is not None and (type(expected_version) is not int or expected_version < 0):
         raise InvalidEvent(
             f"expected_version must be None or an integer >= 0, got {expected_version!r}"
@@ -113,13 +146,16 @@ def prepare_append(
         event_id = event.event_id
         if event_id is None:
             event_id = new_event_id()
+            quoted_id = f'"{event_id}"'  # hex digits: nothing to escape
         else:
             ids_supplied = True
             if not identifier_ok(event_id):
                 check_identifier(event_id, f"events[{index}].event_id")
+            quoted_id = quote(event_id)
         type_ = event.type
-        if not identifier_ok(type_):
-            check_identifier(type_, f"events[{index}].type")
+        quoted_type = _QUOTED_TYPES.get(type_) if type(type_) is str else None
+        if quoted_type is None:
+            quoted_type = _quoted_type(type_, index)
         schema = event.schema_version
         if type(schema) is not int or schema < 1:
             check_schema_version(schema)
@@ -132,28 +168,45 @@ def prepare_append(
                 f"events[{index}].payload is {size} bytes as canonical JSON; "
                 f"the limit is {max_payload_bytes} bytes (max_payload_bytes)"
             )
-        metadata = encode_payload_fast(event.metadata)
-        if metadata is None:
-            metadata = encode_object(event.metadata, f"events[{index}].metadata")
-        encoded.append((event_id, type_, schema, payload, metadata))
+        given = event.metadata
+        if given or type(given) is not dict:
+            metadata = encode_payload_fast(given)
+            if metadata is None:
+                metadata = encode_object(given, f"events[{index}].metadata")
+        else:
+            metadata = "{}"
+        # This event's constant parts of its chain link; see journal.codec for the layout.
+        encoded.append((event_id, type_, schema, payload, metadata,
+                        f",{quoted_id},{quoted_type},{schema},",
+                        f"]\n{payload}\n{metadata}".encode()))
     if ids_supplied:
         seen: set[str] = set()
         for event_id, *_ in encoded:
             if event_id in seen:
                 raise InvalidEvent(f"event id {event_id!r} appears twice in one append")
             seen.add(event_id)
-    return AppendRequest(stream_id, expected_version, encoded, ids_supplied)
+    return AppendRequest(stream_id, expected_version, encoded, header_stream, ids_supplied)
 
 
-def _deliver_async(items: list[tuple[asyncio.Future[list[RecordedEvent]], Outcome]]) -> None:
+def _deliver_async(items: list[tuple[AppendRequest, Outcome]]) -> None:
     """Runs on the caller's loop: settle each future unless its caller gave up."""
-    for future, (result, error) in items:
-        if future.done():
+    rows: list[Row] = []
+    for _, outcome in items:
+        if not isinstance(outcome, BaseException):
+            rows += outcome
+    events = to_events(rows)  # one call for the whole batch: most requests hold one row
+    start = 0
+    for request, outcome in items:
+        future = request.future
+        assert future is not None
+        if isinstance(outcome, BaseException):
+            if not future.done():
+                future.set_exception(outcome)
             continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
+        end = start + len(outcome)
+        if not future.done():
+            future.set_result(events[start:end])
+        start = end
 
 
 _STOP = object()
@@ -252,16 +305,17 @@ class GroupCommitWriter:
                 log.exception("journal writer failed on a batch of %d appends", len(batch))
                 failure = JournalUnavailable(f"the journal writer failed: {exc!r}")
                 with contextlib.suppress(BaseException):
-                    self._complete(batch, [(None, failure)] * len(batch))
+                    self._complete(batch, [failure] * len(batch))
 
     def _process(self, batch: list[AppendRequest]) -> None:
+        outcomes: list[Outcome]
         try:
             outcomes = self._write(batch)
         except Exception as exc:
             self._drop_connection()
             if len(batch) == 1 or not _caused_by_data(exc):
                 # A lock timeout or a lost connection would only repeat for each request.
-                outcomes = [(None, _as_journal_error(exc))] * len(batch)
+                outcomes = [_as_journal_error(exc)] * len(batch)
             else:
                 # Something outside the per-request checks failed: retry each request
                 # alone, so the failure lands only on the request that causes it.
@@ -273,16 +327,24 @@ class GroupCommitWriter:
                         outcomes.extend(self._write([request]))
                     except Exception as single_exc:
                         self._drop_connection()
-                        outcomes.append((None, _as_journal_error(single_exc)))
+                        outcomes.append(_as_journal_error(single_exc))
         self._complete(batch, outcomes)
 
     def _complete(self, batch: list[AppendRequest], outcomes: list[Outcome]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
         for request, outcome in zip(batch, outcomes, strict=True):
-            if request.waiter is not None:
-                request.waiter.set(*outcome)
-            elif request.future is not None and request.loop is not None:
-                by_loop.setdefault(request.loop, []).append((request.future, outcome))
+            loop = request.loop
+            if loop is not None:
+                items = by_loop.get(loop)
+                if items is None:
+                    by_loop[loop] = [(request, outcome)]
+                else:
+                    items.append((request, outcome))
+            elif request.waiter is not None:
+                if isinstance(outcome, BaseException):
+                    request.waiter.set(None, outcome)
+                else:
+                    request.waiter.set(to_events(outcome), None)
         for loop, items in by_loop.items():
             try:
                 loop.call_soon_threadsafe(_deliver_async, items)
@@ -313,8 +375,13 @@ class GroupCommitWriter:
         try:
             position, prev, existing = self._read_state(dbapi, batch)
             versions = self._versions
+            track_ids = any(r.ids_supplied for r in batch)  # a later request may retry an id
+            sha256 = _sha256
+            prev_raw = bytes.fromhex(prev)
+            now = time.time_ns()  # one commit, one recording time
             rows: list[Row] = []
-            plans: list[list[Row] | JournalError] = []
+            outcomes: list[Outcome] = []
+            written = 0
             for request in batch:
                 try:
                     request_rows = self._check_recorded(request, existing)
@@ -324,23 +391,32 @@ class GroupCommitWriter:
                         expected = request.expected_version
                         if expected is not None and expected != version:
                             raise WrongExpectedVersion(stream, expected, version)
-                        now = time.time_ns()
+                        header_stream = request.header_stream
                         request_rows = []
-                        for event_id, type_, schema, payload, metadata in request.events:
+                        for event_id, type_, schema, payload, metadata, middle, body in (
+                            request.events
+                        ):
                             position += 1
                             version += 1
-                            digest = row_hash(prev, position, stream, version, event_id, type_,
-                                              schema, now, payload, metadata)
+                            # The chain link of codec.row_hash, from the parts made in prepare.
+                            prev_raw = sha256(
+                                prev_raw
+                                + f"[{position}{header_stream}{version}{middle}{now}".encode()
+                                + body
+                            ).digest()
+                            digest = prev_raw.hex()
                             row: Row = (position, stream, version, event_id, type_, schema,
                                         payload, metadata, now, prev, digest)
                             prev = digest
                             request_rows.append(row)
-                            existing[event_id] = row
+                            if track_ids:
+                                existing[event_id] = row
                         versions[stream] = version
-                        rows.extend(request_rows)
-                    plans.append(request_rows)
+                        rows += request_rows
+                    written += 1
+                    outcomes.append(request_rows)
                 except JournalError as exc:
-                    plans.append(exc)
+                    outcomes.append(exc)
             self._backend.insert_and_commit(dbapi, self._sql_insert, rows, position)
         except BaseException:
             self._versions.clear()
@@ -354,12 +430,9 @@ class GroupCommitWriter:
             self._known_head = (position, prev)
         if rows:
             self.commits += 1
-            self.appends += sum(1 for plan in plans if isinstance(plan, list))
+            self.appends += written
             self._on_commit(position)
-        return [
-            (None, plan) if isinstance(plan, JournalError) else (to_events(plan), None)
-            for plan in plans
-        ]
+        return outcomes
 
     def _read_state(
         self, dbapi: Any, batch: list[AppendRequest]

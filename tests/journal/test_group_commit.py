@@ -173,11 +173,10 @@ def test_a_row_the_database_refuses_fails_only_its_own_request(journal: Journal)
     from journal import JournalUnavailable
 
     good = _queued(journal, "g", [event(1)], 0)
-    bad = _queued(journal, "b", [event(2)], 0)
     colliding = journal.append("x", [event(3)])[0].event_id
-    # Give `bad` an id that is recorded, but hide it from the idempotency check, so only
-    # the database's unique index can catch it.
-    bad.events[0] = (colliding, *bad.events[0][1:])
+    bad = _queued(journal, "b", [NewEvent("Tested", {"n": 2}, event_id=colliding)], 0)
+    # Hide the recorded id from the idempotency check, so only the database's unique
+    # index can catch it.
     bad.ids_supplied = False
     journal.writer._process([good, bad])
     assert [e.stream_id for e in _wait(good)] == ["g"]

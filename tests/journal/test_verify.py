@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from journal import GENESIS_HASH, Head, Journal, JournalError
-from journal.codec import row_hash
+from journal import GENESIS_HASH, Head, Journal, JournalError, NewEvent
+from journal.codec import encode_object, row_hash
 from tests.journal.conftest import drop_immutability_triggers, event, execute_as_owner
 
 
@@ -134,3 +134,22 @@ def test_head_text_round_trips_and_rejects_garbage() -> None:
     for text in ("abc@1", f"{'a' * 64}", f"{'a' * 64}@x", f"{'g' * 64}@1"):
         with pytest.raises(JournalError, match="HASH@POSITION"):
             Head.parse(text)
+
+
+def test_links_of_identifiers_that_need_escaping_match_the_documented_hash(
+    journal: Journal,
+) -> None:
+    odd = [
+        NewEvent('Ty"pe\\\n', {"ü": "ö\u2028"}, event_id="id \"1\"", metadata={"k": [1, 2]}),
+        NewEvent("\u00e9v\u00e9nement", {"n": 1.5}, schema_version=3),
+    ]
+    recorded = journal.append('str\u00e9am "q"\\', odd)
+    prev = GENESIS_HASH
+    for rec in recorded:
+        assert rec.hash == row_hash(
+            prev, rec.position, rec.stream_id, rec.version, rec.event_id, rec.type,
+            rec.schema_version, rec.recorded_at_ns,
+            encode_object(rec.payload, "payload"), encode_object(rec.metadata, "metadata"),
+        )
+        prev = rec.hash
+    assert journal.verify().ok
