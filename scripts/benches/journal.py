@@ -7,6 +7,10 @@ Figures (events per second, full durability unless --durability says otherwise):
   runs its loop (`oms.engine.runtime.run`: uvloop when installed, young-generation
   collections less often);
 - replay_per_s: read_all from position 0, payloads decoded into dicts;
+- sqlite_floor_per_s (sqlite): the same rows as the grouped run, prebuilt, inserted by bare
+  sqlite3 into the migrated schema in transactions of --producers events (one per stream, as
+  the grouped run's batches are) with the journal's pragmas: what SQLite itself allows on
+  this disk with no journal code at all, the ceiling for append_grouped_per_s;
 - append_multiprocess_per_s (postgres): --processes writer processes, each with --producers
   tasks as above, all on one database.
 Each figure also comes as `..._cpu_per_s`: events per CPU second of the benchmarking
@@ -32,6 +36,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from journal import AsyncJournal, Journal, NewEvent, migrate
+from journal.backends import COLUMNS
+from journal.codec import encode_object
 from oms.engine.runtime import loop_kind, run
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -105,6 +111,41 @@ def bench_replay(url: str) -> tuple[Rates, int]:
             if recorded.payload is None:  # touch the decoded payload
                 raise AssertionError
         return _rates(count, started, cpu), count
+
+
+def bench_sqlite_floor(url: str, count: int, producers: int, durability: str) -> Rates:
+    """Bare sqlite3, prebuilt rows, one transaction per round of one event per stream."""
+    import sqlite3
+
+    synchronous = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}[durability]
+    conn = sqlite3.connect(sa.make_url(url).database or "", isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA cache_size=-65536")
+        (head,) = conn.execute("SELECT COALESCE(MAX(position), 0) FROM journal_events").fetchone()
+        rounds = count // producers
+        batches = []
+        position = head
+        for version in range(1, rounds + 1):
+            batch = []
+            for stream in range(producers):
+                position += 1
+                text = encode_object(payload(position), "payload")
+                digest = f"{position:064x}"
+                batch.append((position, f"floor-{stream}", version, f"floor-{position:026d}",
+                              "OrderSubmitted", 1, text, "{}", time.time_ns(), digest, digest))
+            batches.append(batch)
+        sql = (f"INSERT INTO journal_events ({COLUMNS}) VALUES "
+               f"({','.join('?' * len(batches[0][0]))})")
+        started, cpu = time.perf_counter(), time.process_time()
+        for batch in batches:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(sql, batch)
+            conn.execute("COMMIT")
+        return _rates(rounds * producers, started, cpu)
+    finally:
+        conn.close()
 
 
 def _process_main(url: str, count: int, producers: int, durability: str, tag: str,
@@ -206,4 +247,10 @@ def main(argv: list[str]) -> dict[str, Any]:
         replays = [bench_replay(url) for _ in range(args.repeat)]
         record("replay", [r[0] for r in replays])
         figures["events"] = replays[0][1]
+    if args.backend == "sqlite":
+        # A database of its own: the floor's rows would break the journal's hash chain.
+        with fresh_database("sqlite", None) as floor_url:
+            record("sqlite_floor", [
+                bench_sqlite_floor(floor_url, args.events, args.producers, args.durability)
+                for _ in range(args.repeat)])
     return figures
