@@ -11,6 +11,10 @@ Figures (events per second, full durability unless --durability says otherwise):
   sqlite3 into the migrated schema in transactions of --producers events (one per stream, as
   the grouped run's batches are) with the journal's pragmas: what SQLite itself allows on
   this disk with no journal code at all, the ceiling for append_grouped_per_s;
+- --streams long (default) gives each producer one stream for the whole run, SQLite's worst
+  case: every commit dirties one leaf of the (stream_id, version) index per producer;
+  --streams orders starts a new stream every 4 events, ids ordered by time, as the engine's
+  order streams are;
 - append_multiprocess_per_s (postgres): --processes writer processes, each with --producers
   tasks as above, all on one database.
 Each figure also comes as `..._cpu_per_s`: events per CPU second of the benchmarking
@@ -63,6 +67,7 @@ def _event(n: int) -> NewEvent:
     return NewEvent("OrderSubmitted", payload(n))
 
 
+ORDER_EVENTS = 4  # events per order-shaped stream (submitted, accepted, partial fill, fill)
 Rates = tuple[float, float]  # (events per wall second, events per CPU second of this process)
 
 
@@ -81,14 +86,22 @@ def bench_tx1(url: str, count: int, durability: str) -> Rates:
         return _rates(count, started, cpu)
 
 
-async def _grouped(url: str, count: int, producers: int, durability: str, tag: str) -> Rates:
+def stream_name(shape: str, tag: str, producer: int, producers: int, n: int) -> str:
+    """The stream of a producer's n-th event: its own stream, or a new order every 4 events."""
+    if shape == "long":
+        return f"{tag}-{producer}"
+    return f"{tag}-o{(n // ORDER_EVENTS) * producers + producer:012d}"
+
+
+async def _grouped(url: str, count: int, producers: int, durability: str, tag: str,
+                   shape: str) -> Rates:
     journal = await AsyncJournal.open(url, durability=durability)  # type: ignore[arg-type]
     try:
         per_producer = count // producers
 
         async def produce(index: int) -> None:
-            stream = f"{tag}-{index}"
             for n in range(per_producer):
+                stream = stream_name(shape, tag, index, producers, n)
                 await journal.append(stream, [_event(n)])
 
         started, cpu = time.perf_counter(), time.process_time()
@@ -98,8 +111,9 @@ async def _grouped(url: str, count: int, producers: int, durability: str, tag: s
         await journal.close()
 
 
-def bench_grouped(url: str, count: int, producers: int, durability: str, tag: str = "g") -> Rates:
-    return run(_grouped(url, count, producers, durability, tag))
+def bench_grouped(url: str, count: int, producers: int, durability: str, tag: str = "g",
+                  shape: str = "long") -> Rates:
+    return run(_grouped(url, count, producers, durability, tag, shape))
 
 
 def bench_replay(url: str) -> tuple[Rates, int]:
@@ -113,7 +127,8 @@ def bench_replay(url: str) -> tuple[Rates, int]:
         return _rates(count, started, cpu), count
 
 
-def bench_sqlite_floor(url: str, count: int, producers: int, durability: str) -> Rates:
+def bench_sqlite_floor(url: str, count: int, producers: int, durability: str,
+                       shape: str = "long") -> Rates:
     """Bare sqlite3, prebuilt rows, one transaction per round of one event per stream."""
     import sqlite3
 
@@ -133,7 +148,9 @@ def bench_sqlite_floor(url: str, count: int, producers: int, durability: str) ->
                 position += 1
                 text = encode_object(payload(position), "payload")
                 digest = f"{position:064x}"
-                batch.append((position, f"floor-{stream}", version, f"floor-{position:026d}",
+                name = stream_name(shape, "floor", stream, producers, version - 1)
+                number = version if shape == "long" else (version - 1) % ORDER_EVENTS + 1
+                batch.append((position, name, number, f"floor-{position:026d}",
                               "OrderSubmitted", 1, text, "{}", time.time_ns(), digest, digest))
             batches.append(batch)
         sql = (f"INSERT INTO journal_events ({COLUMNS}) VALUES "
@@ -221,11 +238,15 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--durability", choices=["full", "normal", "off"], default="full")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median kept")
+    parser.add_argument("--streams", choices=["long", "orders"], default="long",
+                        help="grouped and floor runs: one stream per producer, or order-shaped "
+                        f"streams of {ORDER_EVENTS} events with time-ordered ids")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     figures: dict[str, Any] = {"backend": args.backend, "durability": args.durability,
-                               "producers": args.producers, "loop": loop_kind(),
+                               "producers": args.producers, "streams": args.streams,
+                               "loop": loop_kind(),
                                "load_average": os.getloadavg()[0]}
 
     def record(name: str, runs: list[Rates]) -> None:
@@ -237,7 +258,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         record("append_tx1", [bench_tx1(url, args.tx1_events, args.durability)
                               for _ in range(args.repeat)])
         record("append_grouped", [
-            bench_grouped(url, args.events, args.producers, args.durability, f"g{i}")
+            bench_grouped(url, args.events, args.producers, args.durability, f"g{i}",
+                          args.streams)
             for i in range(args.repeat)])
         if args.backend == "postgres" and args.processes > 0:
             figures["processes"] = args.processes
@@ -251,6 +273,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         # A database of its own: the floor's rows would break the journal's hash chain.
         with fresh_database("sqlite", None) as floor_url:
             record("sqlite_floor", [
-                bench_sqlite_floor(floor_url, args.events, args.producers, args.durability)
+                bench_sqlite_floor(floor_url, args.events, args.producers, args.durability,
+                                   args.streams)
                 for _ in range(args.repeat)])
     return figures
