@@ -89,7 +89,6 @@ _S = OrderStatus
 _REFINED_BY_RESOLUTION = (_S.SUBMITTED, _S.UNKNOWN)
 _LATE_FILL_STATUSES = (_S.CANCELED, _S.EXPIRED, _S.REJECTED, _S.DENIED)
 _OPENING_MOVES = STEPS[_S.NEW]
-_RARE_TERMS = ("stop_limit_price", "sl", "tp", "expiry_ns", "position_id", "position_by_id")
 _new_instance = object.__new__
 
 
@@ -223,10 +222,25 @@ class Order:
         order.created_ns = order.updated_ns = recorded_at_ns
         order.events = 1
         order.deal_tickets = ()
-        for name in _RARE_TERMS:
-            value = get(name)
-            if value:
-                setattr(order, name, value)
+        # Rare terms keep their class defaults unless given (written out: this is per order).
+        value = get("stop_limit_price")
+        if value:
+            order.stop_limit_price = value
+        value = get("sl")
+        if value:
+            order.sl = value
+        value = get("tp")
+        if value:
+            order.tp = value
+        value = get("expiry_ns")
+        if value:
+            order.expiry_ns = value
+        value = get("position_id")
+        if value:
+            order.position_id = value
+        value = get("position_by_id")
+        if value:
+            order.position_by_id = value
         if event_type == DENIED_T:
             order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
             order.reason = p["reason"]
@@ -304,29 +318,18 @@ def _illegal(order: Order, event_type: str) -> None:
 
 
 OrderFold = Callable[[Order, str, dict[str, Any], int], None]
+# Each fold below counts the event, checks the transition table and, for a legal move,
+# applies it; an illegal one is kept as an anomaly. The check is written out in every fold
+# (not shared through a wrapper) so a replay makes one call per event.
 
 
-def _transition(move: Callable[[Order, OrderStatus, dict[str, Any]], None]) -> OrderFold:
-    """A fold that counts the event, checks the transition table, then runs `move`.
-
-    An event that is no legal move from the current status is kept as an anomaly instead.
-    """
-
-    def fold(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-        order.events += 1
-        order.updated_ns = at
-        target = STEPS[order.status].get(event_type)
-        if target is None:
-            _illegal(order, event_type)
-        else:
-            move(order, target, p)
-
-    fold.__name__ = move.__name__
-    return fold
-
-
-@_transition
-def _on_terms(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.account = p["account"]
     order.strategy = p["strategy"]
     order.symbol = p["symbol"]
@@ -345,7 +348,7 @@ def _on_terms(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
     order.magic = get("magic", 0)
     order.position_id = get("position_id")
     order.position_by_id = get("position_by_id")
-    order.created_ns = order.updated_ns
+    order.created_ns = at
     order.status = target
     if target is _S.DENIED:
         order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
@@ -359,15 +362,25 @@ def _settle(order: Order, target: OrderStatus) -> None:
         order.pending_cancel = order.pending_modify = None
 
 
-@_transition
-def _on_accepted(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_accepted(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.broker_order_id = p["broker_order_id"]
     order.retcode = p.get("retcode")
     order.status = target
 
 
-@_transition
-def _on_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.retcode = p["retcode"]
     order.reason = p["reason"]
     if p.get("broker_order_id") is not None:
@@ -375,14 +388,24 @@ def _on_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
     _settle(order, target)
 
 
-@_transition
-def _on_modify_requested(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_modify_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.pending_modify = p["request_id"]
     order.status = target
 
 
-@_transition
-def _on_modified(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_modified(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     get = p.get
     if get("price") is not None:
         order.price = p["price"]
@@ -398,21 +421,36 @@ def _on_modified(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
     order.status = target
 
 
-@_transition
-def _on_modify_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_modify_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.pending_modify = None
     order.retcode = p["retcode"]
     order.status = target
 
 
-@_transition
-def _on_cancel_requested(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_cancel_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.pending_cancel = p["request_id"]
     order.status = target
 
 
-@_transition
-def _on_cancel_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_cancel_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.pending_cancel = None
     order.retcode = p["retcode"]
     order.status = target
@@ -421,20 +459,35 @@ def _on_cancel_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) ->
 _ENDED_BY = {_S.CANCELED: CANCELED_T, _S.EXPIRED: EXPIRED_T}
 
 
-@_transition
-def _on_ended(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_ended(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.reason = p.get("reason", _ENDED_BY[target])
     _settle(order, target)
 
 
-@_transition
-def _on_outcome_unknown(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_outcome_unknown(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.reason = p["reason"]
     order.status = target
 
 
-@_transition
-def _on_outcome_resolved(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_outcome_resolved(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     if p.get("broker_order_id") is not None:
         order.broker_order_id = p["broker_order_id"]
     if order.status in _REFINED_BY_RESOLUTION:

@@ -12,12 +12,14 @@ from typing import Any
 
 from journal import RecordedEvent
 from oms.domain.enums import OPEN_STATUSES, Side
-from oms.domain.order import ORDER_EVENT_TYPES, ROW_FIELDS, Order
-from oms.domain.transitions import FILL_TYPES
+from oms.domain.order import FOLDS, ROW_FIELDS, Order
+from oms.domain.transitions import DENIED_T, FILL_TYPES, SUBMITTED_T
 
 Listener = Callable[[Order, RecordedEvent], None]
 ORDER_STREAM_PREFIX = "order-"
 _PREFIX_LEN = len(ORDER_STREAM_PREFIX)
+OPENING_TYPES = frozenset({SUBMITTED_T, DENIED_T})
+"""Events that open an order (its intent): a new order folds them through `Order.opened`."""
 
 
 class OrderStates:
@@ -107,22 +109,28 @@ class OrderStates:
         if record.position > self.position:
             self.position = record.position
         coid = stream[_PREFIX_LEN:]
+        event_type = record.type
+        payload: dict[str, Any] = record.payload
+        at = record.recorded_at_ns
+        fold = FOLDS.get(event_type)
         order = self.orders.get(coid)
         if order is None:
-            order = self.orders[coid] = Order(coid)
             self._note_sequence(coid)
-        event_type = record.type
-        if event_type in ORDER_EVENT_TYPES:
+            if event_type in OPENING_TYPES and payload.get("client_order_id") == coid:
+                order = self.orders[coid] = Order.opened(event_type, payload, at)
+                fold = None
+            else:
+                order = self.orders[coid] = Order(coid)
+        if fold is not None:
             if event_type in FILL_TYPES:
                 before = len(order.deal_tickets)
-                payload: dict[str, Any] = record.payload
-                order.fold(event_type, payload, record.recorded_at_ns)
+                fold(order, event_type, payload, at)
                 if len(order.deal_tickets) > before:
                     key = (order.account, payload["symbol"])
                     sign = 1.0 if payload["side"] == Side.BUY else -1.0
                     self.net[key] = self.net.get(key, 0.0) + sign * payload["volume"]
             else:
-                order.fold(event_type, record.payload, record.recorded_at_ns)
+                fold(order, event_type, payload, at)
         ticket = order.broker_order_id
         if ticket is not None:
             self.by_ticket[ticket] = coid
