@@ -87,7 +87,7 @@ class Projector:
             name = projection.name
             due = projection.position - self._snapshotted.get(name, 0) >= self.snapshot_every
             if (due or force_snapshot) and projection.position > 0:
-                snapshot, digest = projection.snapshot(), projection.state_hash()
+                snapshot, digest = projection.checkpoint()
                 await asyncio.to_thread(self.store.save_snapshot, name, snapshot, digest)
                 self._snapshotted[name] = projection.position
                 await asyncio.to_thread(self.store.prune, name, self.keep_snapshots)
