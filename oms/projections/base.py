@@ -296,11 +296,17 @@ class ProjectionSet:
     def _fold_many(self, records: Iterable[JournalRecord]) -> None:
         """`apply_many` without the collector pause."""
         members = self.projections
+        records = iter(records)
         if len({p.position for p in members}) > 1:
+            # One by one until every member has reached the one furthest ahead, then together.
+            ahead = max(p.position for p in members)
             for record in records:
                 for projection in members:
                     projection.apply(record)
-            return
+                if record.position >= ahead:
+                    break
+            else:
+                return
         routes: dict[str, list[tuple[Projection, Handler]]] = {}
         for projection in members:
             for event_type, handler in projection.handlers().items():
