@@ -19,6 +19,7 @@ that does the manager take new orders.
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from oms.domain.enums import OrderStatus
@@ -108,13 +109,16 @@ class Recovery:
         """
         manager = self.manager
         projector = self.projector
-        if self.store is not None and manager.states.position == 0:
+        fresh = manager.states.position == 0 and not manager.states.orders
+        if self.store is not None and fresh:
             report.restored_from = await load_engine_state(manager, self.store)
         start = manager.states.position
         if projector is not None:
             start = min(start, projector.position)
         projected = 0
-        with gc_paused():  # replay makes no cycles; sweeps would re-walk the growing state
+        # A fresh manager replays history: it was logged and published when journaled.
+        quiet = manager.states.unheard() if fresh else nullcontext()
+        with gc_paused(), quiet:  # replay makes no cycles; sweeps would re-walk the state
             async for batch in manager.journal.read_batches(start):
                 if projector is not None:
                     projector.projections.apply_many(batch)

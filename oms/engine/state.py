@@ -8,6 +8,7 @@ their stream was folded; the state therefore always equals a fold of the journal
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from journal import RecordedEvent
@@ -39,6 +40,16 @@ class OrderStates:
     def listen(self, listener: Listener) -> None:
         """Call `listener(order, record)` after each record is folded."""
         self._listeners.append(listener)
+
+    @contextmanager
+    def unheard(self) -> Iterator[None]:
+        """Fold without calling the listeners: for a start-up replay of a history that was
+        logged and published when it was journaled."""
+        listeners, self._listeners = self._listeners, []
+        try:
+            yield
+        finally:
+            self._listeners = listeners + self._listeners
 
     def next_sequence(self, account: str, strategy: str) -> int:
         """Reserve the next unused sequence of an (account, strategy) pair."""
