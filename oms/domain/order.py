@@ -20,7 +20,6 @@ enums are string enums); `status` is always an `OrderStatus`.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -122,7 +121,7 @@ one, live in that order's own `__dict__`: most orders never do, which keeps them
 
 _ROW_VALUES = ("client_order_id", *_TERMS, *_STATE)
 _STATUS_AT = _ROW_VALUES.index("status")
-_row_values = operator.attrgetter(*_ROW_VALUES)
+_STATUS_VALUE = {status: status.value for status in OrderStatus}
 ROW_FIELDS: tuple[str, ...] = (*_ROW_VALUES, "deal_tickets", "anomalies")
 """Field names of `Order.to_row()`, stored with every snapshot so a change is noticed."""
 
@@ -272,11 +271,18 @@ class Order:
 
     def to_row(self) -> list[Any]:
         """Compact JSON form (values in `ROW_FIELDS` order) for snapshots and state hashes."""
-        row = list(_row_values(self))
-        row[_STATUS_AT] = self.status.value
-        row.append(list(self.deal_tickets))
-        row.append(list(self.anomalies))
-        return row
+        # Written out (not an attrgetter): a snapshot makes one row per order, and plain
+        # attribute reads are several times cheaper. `_ROW_VALUES` order; a test checks it.
+        return [
+            self.client_order_id, self.account, self.strategy, self.symbol, self.side,
+            self.order_type, self.volume, self.price, self.stop_limit_price, self.sl, self.tp,
+            self.time_in_force, self.expiry_ns, self.filling, self.deviation, self.magic,
+            self.position_id, self.position_by_id, _STATUS_VALUE[self.status],
+            self.broker_order_id, self.filled_volume, self.avg_fill_price, self.commission,
+            self.fee, self.swap, self.pending_modify, self.pending_cancel, self.retcode,
+            self.reason, self.denial, self.created_ns, self.updated_ns, self.events,
+            list(self.deal_tickets), list(self.anomalies),
+        ]
 
     @classmethod
     def from_row(cls, row: list[Any]) -> Order:
