@@ -120,8 +120,8 @@ one, live in that order's own `__dict__`: most orders never do, which keeps them
 
 
 _ROW_VALUES = ("client_order_id", *_TERMS, *_STATE)
-_STATUS_AT = _ROW_VALUES.index("status")
 _STATUS_VALUE = {status: status.value for status in OrderStatus}
+_STATUS_OF = {status.value: status for status in OrderStatus}
 ROW_FIELDS: tuple[str, ...] = (*_ROW_VALUES, "deal_tickets", "anomalies")
 """Field names of `Order.to_row()`, stored with every snapshot so a change is noticed."""
 
@@ -288,16 +288,46 @@ class Order:
     def from_row(cls, row: list[Any]) -> Order:
         """Inverse of `to_row`."""
         order = _new_instance(cls)
-        for name, at in _HOT_AT:
-            setattr(order, name, row[at])
-        for name, at, default in _RARE_AT:
-            value = row[at]
-            if value != default:
-                setattr(order, name, value)
-        order.status = OrderStatus(row[_STATUS_AT])
-        order.deal_tickets = tuple(row[-2])
-        if row[-1]:
-            order.anomalies = tuple(row[-1])
+        (
+            order.client_order_id, order.account, order.strategy, order.symbol, order.side,
+            order.order_type, order.volume, order.price, stop_limit_price, sl, tp,
+            order.time_in_force, expiry_ns, order.filling, order.deviation, order.magic,
+            position_id, position_by_id, status,
+            order.broker_order_id, order.filled_volume, order.avg_fill_price, order.commission,
+            fee, swap, pending_modify, pending_cancel, order.retcode,
+            reason, denial, order.created_ns, order.updated_ns, order.events,
+            deal_tickets, anomalies,
+        ) = row
+        known = _STATUS_OF.get(status)
+        order.status = OrderStatus(status) if known is None else known
+        order.deal_tickets = tuple(deal_tickets)
+        # Rare fields keep their class defaults unless the row says otherwise.
+        if stop_limit_price is not None:
+            order.stop_limit_price = stop_limit_price
+        if sl is not None:
+            order.sl = sl
+        if tp is not None:
+            order.tp = tp
+        if expiry_ns is not None:
+            order.expiry_ns = expiry_ns
+        if position_id is not None:
+            order.position_id = position_id
+        if position_by_id is not None:
+            order.position_by_id = position_by_id
+        if fee:
+            order.fee = fee
+        if swap:
+            order.swap = swap
+        if pending_modify is not None:
+            order.pending_modify = pending_modify
+        if pending_cancel is not None:
+            order.pending_cancel = pending_cancel
+        if reason is not None:
+            order.reason = reason
+        if denial is not None:
+            order.denial = denial
+        if anomalies:
+            order.anomalies = tuple(anomalies)
         return order
 
     def to_dict(self) -> dict[str, Any]:
@@ -600,9 +630,3 @@ ORDER_EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
 """Event types an Order folds; projections route only these to it."""
 FOLDS: dict[str, OrderFold] = _HANDLERS
 """Event type → in-place fold function `(order, type, payload, recorded_at_ns)`; read only."""
-
-
-_HOT_AT = tuple((name, _ROW_VALUES.index(name)) for name in _HOT if name != "deal_tickets")
-_RARE_AT = tuple(
-    (name, at, getattr(Order, name)) for at, name in enumerate(_ROW_VALUES) if name not in _HOT
-)

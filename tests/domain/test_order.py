@@ -315,3 +315,4 @@ def test_rows_hold_every_field_under_its_own_name() -> None:
         "status": order.status.value,
         "deal_tickets": [1], "anomalies": [],
     }
+    assert Order.from_row(order.to_row()).to_row() == order.to_row()
