@@ -20,7 +20,6 @@ enums are string enums); `status` is always an `OrderStatus`.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -89,7 +88,6 @@ _S = OrderStatus
 _REFINED_BY_RESOLUTION = (_S.SUBMITTED, _S.UNKNOWN)
 _LATE_FILL_STATUSES = (_S.CANCELED, _S.EXPIRED, _S.REJECTED, _S.DENIED)
 _OPENING_MOVES = STEPS[_S.NEW]
-_RARE_TERMS = ("stop_limit_price", "sl", "tp", "expiry_ns", "position_id", "position_by_id")
 _new_instance = object.__new__
 
 
@@ -122,8 +120,8 @@ one, live in that order's own `__dict__`: most orders never do, which keeps them
 
 
 _ROW_VALUES = ("client_order_id", *_TERMS, *_STATE)
-_STATUS_AT = _ROW_VALUES.index("status")
-_row_values = operator.attrgetter(*_ROW_VALUES)
+_STATUS_VALUE = {status: status.value for status in OrderStatus}
+_STATUS_OF = {status.value: status for status in OrderStatus}
 ROW_FIELDS: tuple[str, ...] = (*_ROW_VALUES, "deal_tickets", "anomalies")
 """Field names of `Order.to_row()`, stored with every snapshot so a change is noticed."""
 
@@ -223,10 +221,25 @@ class Order:
         order.created_ns = order.updated_ns = recorded_at_ns
         order.events = 1
         order.deal_tickets = ()
-        for name in _RARE_TERMS:
-            value = get(name)
-            if value:
-                setattr(order, name, value)
+        # Rare terms keep their class defaults unless given (written out: this is per order).
+        value = get("stop_limit_price")
+        if value:
+            order.stop_limit_price = value
+        value = get("sl")
+        if value:
+            order.sl = value
+        value = get("tp")
+        if value:
+            order.tp = value
+        value = get("expiry_ns")
+        if value:
+            order.expiry_ns = value
+        value = get("position_id")
+        if value:
+            order.position_id = value
+        value = get("position_by_id")
+        if value:
+            order.position_by_id = value
         if event_type == DENIED_T:
             order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
             order.reason = p["reason"]
@@ -258,26 +271,63 @@ class Order:
 
     def to_row(self) -> list[Any]:
         """Compact JSON form (values in `ROW_FIELDS` order) for snapshots and state hashes."""
-        row = list(_row_values(self))
-        row[_STATUS_AT] = self.status.value
-        row.append(list(self.deal_tickets))
-        row.append(list(self.anomalies))
-        return row
+        # Written out (not an attrgetter): a snapshot makes one row per order, and plain
+        # attribute reads are several times cheaper. `_ROW_VALUES` order; a test checks it.
+        return [
+            self.client_order_id, self.account, self.strategy, self.symbol, self.side,
+            self.order_type, self.volume, self.price, self.stop_limit_price, self.sl, self.tp,
+            self.time_in_force, self.expiry_ns, self.filling, self.deviation, self.magic,
+            self.position_id, self.position_by_id, _STATUS_VALUE[self.status],
+            self.broker_order_id, self.filled_volume, self.avg_fill_price, self.commission,
+            self.fee, self.swap, self.pending_modify, self.pending_cancel, self.retcode,
+            self.reason, self.denial, self.created_ns, self.updated_ns, self.events,
+            list(self.deal_tickets), list(self.anomalies),
+        ]
 
     @classmethod
     def from_row(cls, row: list[Any]) -> Order:
         """Inverse of `to_row`."""
         order = _new_instance(cls)
-        for name, at in _HOT_AT:
-            setattr(order, name, row[at])
-        for name, at, default in _RARE_AT:
-            value = row[at]
-            if value != default:
-                setattr(order, name, value)
-        order.status = OrderStatus(row[_STATUS_AT])
-        order.deal_tickets = tuple(row[-2])
-        if row[-1]:
-            order.anomalies = tuple(row[-1])
+        (
+            order.client_order_id, order.account, order.strategy, order.symbol, order.side,
+            order.order_type, order.volume, order.price, stop_limit_price, sl, tp,
+            order.time_in_force, expiry_ns, order.filling, order.deviation, order.magic,
+            position_id, position_by_id, status,
+            order.broker_order_id, order.filled_volume, order.avg_fill_price, order.commission,
+            fee, swap, pending_modify, pending_cancel, order.retcode,
+            reason, denial, order.created_ns, order.updated_ns, order.events,
+            deal_tickets, anomalies,
+        ) = row
+        known = _STATUS_OF.get(status)
+        order.status = OrderStatus(status) if known is None else known
+        order.deal_tickets = tuple(deal_tickets)
+        # Rare fields keep their class defaults unless the row says otherwise.
+        if stop_limit_price is not None:
+            order.stop_limit_price = stop_limit_price
+        if sl is not None:
+            order.sl = sl
+        if tp is not None:
+            order.tp = tp
+        if expiry_ns is not None:
+            order.expiry_ns = expiry_ns
+        if position_id is not None:
+            order.position_id = position_id
+        if position_by_id is not None:
+            order.position_by_id = position_by_id
+        if fee:
+            order.fee = fee
+        if swap:
+            order.swap = swap
+        if pending_modify is not None:
+            order.pending_modify = pending_modify
+        if pending_cancel is not None:
+            order.pending_cancel = pending_cancel
+        if reason is not None:
+            order.reason = reason
+        if denial is not None:
+            order.denial = denial
+        if anomalies:
+            order.anomalies = tuple(anomalies)
         return order
 
     def to_dict(self) -> dict[str, Any]:
@@ -304,29 +354,18 @@ def _illegal(order: Order, event_type: str) -> None:
 
 
 OrderFold = Callable[[Order, str, dict[str, Any], int], None]
+# Each fold below counts the event, checks the transition table and, for a legal move,
+# applies it; an illegal one is kept as an anomaly. The check is written out in every fold
+# (not shared through a wrapper) so a replay makes one call per event.
 
 
-def _transition(move: Callable[[Order, OrderStatus, dict[str, Any]], None]) -> OrderFold:
-    """A fold that counts the event, checks the transition table, then runs `move`.
-
-    An event that is no legal move from the current status is kept as an anomaly instead.
-    """
-
-    def fold(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
-        order.events += 1
-        order.updated_ns = at
-        target = STEPS[order.status].get(event_type)
-        if target is None:
-            _illegal(order, event_type)
-        else:
-            move(order, target, p)
-
-    fold.__name__ = move.__name__
-    return fold
-
-
-@_transition
-def _on_terms(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_terms(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.account = p["account"]
     order.strategy = p["strategy"]
     order.symbol = p["symbol"]
@@ -345,7 +384,7 @@ def _on_terms(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
     order.magic = get("magic", 0)
     order.position_id = get("position_id")
     order.position_by_id = get("position_by_id")
-    order.created_ns = order.updated_ns
+    order.created_ns = at
     order.status = target
     if target is _S.DENIED:
         order.denial = {"rule": p["rule"], "limit": p["limit"], "value": p["value"]}
@@ -359,15 +398,25 @@ def _settle(order: Order, target: OrderStatus) -> None:
         order.pending_cancel = order.pending_modify = None
 
 
-@_transition
-def _on_accepted(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_accepted(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.broker_order_id = p["broker_order_id"]
     order.retcode = p.get("retcode")
     order.status = target
 
 
-@_transition
-def _on_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.retcode = p["retcode"]
     order.reason = p["reason"]
     if p.get("broker_order_id") is not None:
@@ -375,14 +424,24 @@ def _on_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
     _settle(order, target)
 
 
-@_transition
-def _on_modify_requested(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_modify_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.pending_modify = p["request_id"]
     order.status = target
 
 
-@_transition
-def _on_modified(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_modified(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     get = p.get
     if get("price") is not None:
         order.price = p["price"]
@@ -398,21 +457,36 @@ def _on_modified(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
     order.status = target
 
 
-@_transition
-def _on_modify_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_modify_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.pending_modify = None
     order.retcode = p["retcode"]
     order.status = target
 
 
-@_transition
-def _on_cancel_requested(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_cancel_requested(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.pending_cancel = p["request_id"]
     order.status = target
 
 
-@_transition
-def _on_cancel_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_cancel_rejected(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.pending_cancel = None
     order.retcode = p["retcode"]
     order.status = target
@@ -421,20 +495,35 @@ def _on_cancel_rejected(order: Order, target: OrderStatus, p: dict[str, Any]) ->
 _ENDED_BY = {_S.CANCELED: CANCELED_T, _S.EXPIRED: EXPIRED_T}
 
 
-@_transition
-def _on_ended(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_ended(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.reason = p.get("reason", _ENDED_BY[target])
     _settle(order, target)
 
 
-@_transition
-def _on_outcome_unknown(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_outcome_unknown(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     order.reason = p["reason"]
     order.status = target
 
 
-@_transition
-def _on_outcome_resolved(order: Order, target: OrderStatus, p: dict[str, Any]) -> None:
+def _on_outcome_resolved(order: Order, event_type: str, p: dict[str, Any], at: int) -> None:
+    order.events += 1
+    order.updated_ns = at
+    target = STEPS[order.status].get(event_type)
+    if target is None:
+        _illegal(order, event_type)
+        return
     if p.get("broker_order_id") is not None:
         order.broker_order_id = p["broker_order_id"]
     if order.status in _REFINED_BY_RESOLUTION:
@@ -541,9 +630,3 @@ ORDER_EVENT_TYPES: frozenset[str] = frozenset(_HANDLERS)
 """Event types an Order folds; projections route only these to it."""
 FOLDS: dict[str, OrderFold] = _HANDLERS
 """Event type → in-place fold function `(order, type, payload, recorded_at_ns)`; read only."""
-
-
-_HOT_AT = tuple((name, _ROW_VALUES.index(name)) for name in _HOT if name != "deal_tickets")
-_RARE_AT = tuple(
-    (name, at, getattr(Order, name)) for at, name in enumerate(_ROW_VALUES) if name not in _HOT
-)

@@ -65,9 +65,10 @@ class Engine:
     async def start(self) -> RecoveryReport:
         """Recover, then start polling and following; the manager takes orders afterwards."""
         if self.projector is not None:
-            await self.projector.start()
+            await self.projector.restore()  # recovery's replay folds the projections too
         self.report = await Recovery(
-            self.manager, self.listener, store=self.store, snapshot_every=self.snapshot_every
+            self.manager, self.listener, store=self.store, snapshot_every=self.snapshot_every,
+            projector=self.projector,
         ).run()
         self._tasks.append(asyncio.create_task(self.listener.run(self.poll_interval_s)))
         if self.projector is not None:

@@ -51,6 +51,11 @@ class Projector:
 
     async def start(self) -> int:
         """Restore snapshots, fold the tail; returns how many events the tail held."""
+        await self.restore()
+        return await self.catch_up()
+
+    async def restore(self) -> None:
+        """Put back each projection's newest usable snapshot (others rebuild from 0)."""
         for projection in self.projections.projections:
             stored = await asyncio.to_thread(self.store.latest_snapshot, projection.name)
             if stored is None:
@@ -62,7 +67,6 @@ class Projector:
                                  projection=projection.name, reason=str(exc))
                 continue
             self._snapshotted[projection.name] = projection.position
-        return await self.catch_up()
 
     async def catch_up(self) -> int:
         """Fold every committed event not yet applied; record progress; maybe snapshot."""
@@ -87,7 +91,7 @@ class Projector:
             name = projection.name
             due = projection.position - self._snapshotted.get(name, 0) >= self.snapshot_every
             if (due or force_snapshot) and projection.position > 0:
-                snapshot, digest = projection.snapshot(), projection.state_hash()
+                snapshot, digest = projection.checkpoint()
                 await asyncio.to_thread(self.store.save_snapshot, name, snapshot, digest)
                 self._snapshotted[name] = projection.position
                 await asyncio.to_thread(self.store.prune, name, self.keep_snapshots)

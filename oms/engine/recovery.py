@@ -1,5 +1,8 @@
 """Crash recovery: restore, fold the tail, settle every order whose outcome is unknown, then open.
 
+Given the engine's projector (snapshots restored, not yet folded), the same read of the
+journal folds its projections too, so a start-up reads the journal once.
+
 With a checkpoint store, the engine's state starts from its newest snapshot and only the
 journal after it is folded; a tail of `snapshot_every` events or more is snapshotted again
 at once, so the next start folds less. Without a store (or without a usable snapshot) the
@@ -16,12 +19,14 @@ that does the manager take new orders.
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from oms.domain.enums import OrderStatus
 from oms.engine.errors import EngineError
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
+from oms.engine.projector import Projector
 from oms.engine.snapshot import load_engine_state, save_engine_state
 from oms.projections.base import gc_paused
 from oms.projections.store import CheckpointStore
@@ -57,8 +62,10 @@ class Recovery:
         retry_delay_s: float = 0.5,
         store: CheckpointStore | None = None,
         snapshot_every: int = 100_000,
+        projector: Projector | None = None,
     ) -> None:
         self.manager = manager
+        self.projector = projector
         self.listener = listener
         self.attempts = attempts
         self.retry_delay_s = retry_delay_s
@@ -95,15 +102,35 @@ class Recovery:
         return report
 
     async def replay(self, report: RecoveryReport) -> None:
-        """Restore the engine's snapshot (if any) and fold the journal after it."""
+        """Restore the engine's snapshot (if any) and fold the journal after it.
+
+        With a projector (its snapshots restored), one read of the journal feeds both: from
+        the lower of the two positions, each side folding only what it has not seen.
+        """
         manager = self.manager
-        if self.store is not None and manager.states.position == 0:
+        projector = self.projector
+        fresh = manager.states.position == 0 and not manager.states.orders
+        if self.store is not None and fresh:
             report.restored_from = await load_engine_state(manager, self.store)
-        with gc_paused():  # replay makes no cycles; sweeps would re-walk the growing state
-            async for batch in manager.journal.read_batches(manager.states.position):
+        start = manager.states.position
+        if projector is not None:
+            start = min(start, projector.position)
+        projected = 0
+        # A fresh manager replays history: it was logged and published when journaled.
+        quiet = manager.states.unheard() if fresh else nullcontext()
+        with gc_paused(), quiet:  # replay makes no cycles; sweeps would re-walk the state
+            async for batch in manager.journal.read_batches(start):
+                if projector is not None:
+                    projector.projections.apply_many(batch)
+                    projected += len(batch)
+                seen = manager.states.position
+                if batch[0].position <= seen:  # the projector's part of the journal
+                    batch = [r for r in batch if r.position > seen]
                 manager.absorb(batch)
                 report.replayed += len(batch)
         manager.followed_position = manager.states.position
+        if projector is not None and projected:
+            await projector.save()
         if self.store is not None and report.replayed >= self.snapshot_every:
             await save_engine_state(manager, self.store)
 

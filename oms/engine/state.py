@@ -8,18 +8,19 @@ their stream was folded; the state therefore always equals a fold of the journal
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from journal import RecordedEvent
 from oms.domain.enums import OPEN_STATUSES, Side
-from oms.domain.order import ORDER_EVENT_TYPES, ROW_FIELDS, Order
+from oms.domain.order import FOLDS, ROW_FIELDS, Order
 from oms.domain.transitions import DENIED_T, FILL_TYPES, SUBMITTED_T
 
 Listener = Callable[[Order, RecordedEvent], None]
 ORDER_STREAM_PREFIX = "order-"
 _PREFIX_LEN = len(ORDER_STREAM_PREFIX)
-_OPENING = frozenset({SUBMITTED_T, DENIED_T})
-"""First events that `Order.opened` builds an order from directly."""
+OPENING_TYPES = frozenset({SUBMITTED_T, DENIED_T})
+"""Events that open an order (its intent): a new order folds them through `Order.opened`."""
 
 
 class OrderStates:
@@ -39,6 +40,16 @@ class OrderStates:
     def listen(self, listener: Listener) -> None:
         """Call `listener(order, record)` after each record is folded."""
         self._listeners.append(listener)
+
+    @contextmanager
+    def unheard(self) -> Iterator[None]:
+        """Fold without calling the listeners: for a start-up replay of a history that was
+        logged and published when it was journaled."""
+        listeners, self._listeners = self._listeners, []
+        try:
+            yield
+        finally:
+            self._listeners = listeners + self._listeners
 
     def next_sequence(self, account: str, strategy: str) -> int:
         """Reserve the next unused sequence of an (account, strategy) pair."""
@@ -109,28 +120,28 @@ class OrderStates:
         if record.position > self.position:
             self.position = record.position
         coid = stream[_PREFIX_LEN:]
-        order = self.orders.get(coid)
         event_type = record.type
         payload: dict[str, Any] = record.payload
-        folded = False
+        at = record.recorded_at_ns
+        fold = FOLDS.get(event_type)
+        order = self.orders.get(coid)
         if order is None:
             self._note_sequence(coid)
-            folded = event_type in _OPENING and payload.get("client_order_id") == coid
-            if folded:
-                order = Order.opened(event_type, payload, record.recorded_at_ns)
+            if event_type in OPENING_TYPES and payload.get("client_order_id") == coid:
+                order = self.orders[coid] = Order.opened(event_type, payload, at)
+                fold = None
             else:
-                order = Order(coid)
-            self.orders[coid] = order
-        if not folded and event_type in ORDER_EVENT_TYPES:
+                order = self.orders[coid] = Order(coid)
+        if fold is not None:
             if event_type in FILL_TYPES:
                 before = len(order.deal_tickets)
-                order.fold(event_type, payload, record.recorded_at_ns)
+                fold(order, event_type, payload, at)
                 if len(order.deal_tickets) > before:
                     key = (order.account, payload["symbol"])
                     sign = 1.0 if payload["side"] == Side.BUY else -1.0
                     self.net[key] = self.net.get(key, 0.0) + sign * payload["volume"]
             else:
-                order.fold(event_type, payload, record.recorded_at_ns)
+                fold(order, event_type, payload, at)
         ticket = order.broker_order_id
         if ticket is not None:
             self.by_ticket[ticket] = coid

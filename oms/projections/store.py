@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from oms.projections.base import ProjectionError
+from oms.projections.base import ProjectionError, gc_paused
 
 _META = sa.MetaData()
 CHECKPOINTS = sa.Table(
@@ -136,7 +136,8 @@ class CheckpointStore:
         if row is None:
             return None
         try:
-            snapshot = orjson.loads(zlib.decompress(row[2]))
+            with gc_paused():  # millions of small lists, none of them garbage: no sweeps
+                snapshot = orjson.loads(zlib.decompress(row[2]))
         except (zlib.error, orjson.JSONDecodeError) as exc:
             raise ProjectionError(
                 f"the {name} snapshot at position {row[0]} is unreadable ({exc}): delete it"

@@ -300,3 +300,19 @@ def test_intents_derive_ids_and_check_state() -> None:
     order = order.apply(OrderCanceled(client_order_id="A1.mm.z"))
     with pytest.raises(CommandError, match="canceled"):
         cancel_requested_event(order, CancelOrder(client_order_id="A1.mm.z"), "c3")
+
+
+def test_rows_hold_every_field_under_its_own_name() -> None:
+    from oms.domain.order import ROW_FIELDS
+
+    order = run(submitted(), ACK, fill(1, 0.3))
+    for name in ROW_FIELDS:
+        if name not in ("status", "deal_tickets", "anomalies"):
+            object.__setattr__(order, name, f"value of {name}")
+    row = dict(zip(ROW_FIELDS, order.to_row(), strict=True))
+    assert row == {
+        **{name: f"value of {name}" for name in ROW_FIELDS},
+        "status": order.status.value,
+        "deal_tickets": [1], "anomalies": [],
+    }
+    assert Order.from_row(order.to_row()).to_row() == order.to_row()

@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 
 from oms.domain.enums import AccountMode, OrderStatus
+from oms.engine.listener import StatusListener
+from oms.engine.manager import OrderManager
 from oms.engine.projector import Projector
+from oms.engine.recovery import Recovery, RecoveryReport
+from oms.engine.router import OrderRouter
 from oms.projections import ProjectionError, standard_set
 from oms.projections.store import CheckpointStore
 from tests.engine.conftest import Rig
@@ -123,6 +127,40 @@ async def test_a_snapshot_of_another_configuration_is_ignored(rig: Rig, journal_
     rebuilt = standard_set(default_mode=AccountMode.NETTING)
     rebuilt.apply_many([r async for r in rig.journal.read_all()])
     assert second.state_hashes() == rebuilt.state_hashes()
+    store.close()
+
+
+async def test_recovery_folds_the_projections_from_the_same_read(
+    rig: Rig, journal_url: str
+) -> None:
+    store = CheckpointStore.open(journal_url)
+    await random_session(rig, random.Random(5), steps=120)
+    early = Projector(rig.journal, store, projections(), snapshot_every=1)
+    early.projections.apply_many([r async for r in rig.journal.read_all()][:150])
+    await early.save()  # snapshots at 150; the journal goes on past them
+    records = [r async for r in rig.journal.read_all()]
+    assert len(records) > 200
+    reads: list[int] = []
+    read_batches = rig.journal.read_batches
+
+    def counted(from_position: int = 0, limit: int | None = None) -> Any:
+        reads.append(from_position)
+        return read_batches(from_position, limit)
+
+    rig.journal.read_batches = counted  # type: ignore[method-assign]
+    projector = Projector(rig.journal, store, projections())
+    await projector.restore()
+    manager = OrderManager(rig.journal, OrderRouter({}, []))
+    report = RecoveryReport()
+    await Recovery(manager, StatusListener(manager), projector=projector).replay(report)
+    assert reads == [0]
+    assert report.replayed == len(records)
+    rebuilt = projections()
+    rebuilt.apply_many(records)
+    assert projector.state_hashes() == rebuilt.state_hashes()
+    assert store.checkpoint("orders").position == records[-1].position
+    assert {c: o.to_row() for c, o in manager.states.orders.items()} == {
+        c: o.to_row() for c, o in rig.manager.states.orders.items()}
     store.close()
 
 

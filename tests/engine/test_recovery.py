@@ -119,3 +119,34 @@ async def test_recovery_that_cannot_reach_the_broker_keeps_orders_blocked(
         assert report.resolved == ["A1.mm.0"]
         assert manager.states.orders["A1.mm.0"].status is OrderStatus.REJECTED  # not found
         assert await manager.place(market()) == "A1.mm.1"
+
+
+async def test_a_fresh_start_replays_history_without_publishing_it_again(
+    journal_url: str,
+) -> None:
+    from oms.engine.recovery import RecoveryReport
+    from oms.engine.updates import OrderUpdate
+
+    terminal = sim_terminal()
+    broker = sim_broker(terminal)
+    await broker.connect()
+    async with await AsyncJournal.open(journal_url) as journal:
+        first = OrderManager(journal, OrderRouter.single(broker))
+        first.mark_ready()
+        for _ in range(3):
+            await first.place(market())
+        await first.drain()
+
+        manager = OrderManager(journal, OrderRouter.single(broker))
+        heard: list[OrderUpdate] = []
+        manager.on_update(heard.append)
+        report = RecoveryReport()
+        await Recovery(manager, StatusListener(manager)).replay(report)
+        assert report.replayed == (await journal.head()).position >= 9
+        assert heard == []
+        assert manager.states.orders.keys() == first.states.orders.keys()
+        # Folds after the replay are heard again.
+        manager.mark_ready()
+        await manager.place(market())
+        await manager.drain()
+        assert heard and {u.client_order_id for u in heard} == {"A1.mm.3"}

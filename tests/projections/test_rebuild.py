@@ -113,6 +113,17 @@ def test_snapshot_plus_tail_equals_full_rebuild(cut: int, seed: int) -> None:
     assert tail.state_hashes() == full.state_hashes()
 
 
+def test_members_at_different_positions_catch_up_from_one_pass(records: list[Record]) -> None:
+    full = standard_set(MODES)
+    full.apply_many(records)
+    staggered = standard_set(MODES)
+    for projection, cut in zip(staggered.projections, (9_000, 0, 4_000, 12_000), strict=True):
+        projection.apply_many(records[:cut])
+    staggered.apply_many(iter(records))  # a one-shot iterator: read once, as from the journal
+    assert staggered.state_hashes() == full.state_hashes()
+    assert [p.position for p in staggered.projections] == [LONG] * 4
+
+
 def test_point_in_time_by_position_and_by_time(records: list[Record]) -> None:
     cuts = sorted(random.Random(3).sample(range(1, LONG), 5))
     live = {name: make() for name, make in FACTORIES.items()}
