@@ -103,6 +103,8 @@ def test_previous_hashes_read_back_as_stored_when_the_chain_is_broken(journal_ur
         ("UPDATE journal_events SET version = 0.1 + 0.2 WHERE position = 3", 0.1 + 0.2),
         ("UPDATE journal_events SET stream_id = CAST('s-b' AS BLOB) WHERE position = 3", None),
         ("UPDATE journal_events SET payload = CAST('{\"n\":3}' AS BLOB) WHERE position = 3", None),
+        ("UPDATE journal_events SET prev_hash = CAST(prev_hash AS BLOB) WHERE position = 3",
+         None),
     ],
 )
 def test_values_sqlite_cannot_render_exactly_are_read_row_by_row(
