@@ -104,6 +104,8 @@ _FIRST_ARRAY = 2
 # once rendered as JSON; a REAL written by hand would come back rounded to 15 digits, so its
 # decimal point sends the batch down the row path.
 _INTEGER_ARRAYS = (2, 4, 7, 10)
+# The previous hashes (comma-joined text, see SQLiteBackend.columns_sql) and the hashes.
+_PREV_HASHES, _HASHES = 11, 12
 
 
 def from_columns(columns: Sequence[Any], after: int) -> list[RecordedEvent] | None:
@@ -115,11 +117,23 @@ def from_columns(columns: Sequence[Any], after: int) -> list[RecordedEvent] | No
         text = columns[index]
         if type(text) is not str or "." in text:
             return None
+    chain = columns[_PREV_HASHES]
+    if type(chain) is not str:
+        return None
     decode = _decode
     try:
-        decoded = [decode(text) for text in islice(columns, _FIRST_ARRAY, None)]
-    except (ValueError, TypeError):  # malformed stored JSON, or a NULL group_concat
+        decoded = [decode(text) for text in islice(columns, _FIRST_ARRAY, _PREV_HASHES)]
+        hashes = decode(columns[_HASHES])
+        # The first previous hash as stored, then each row's own: equal to the stored texts
+        # exactly when joining them gives the stored join (no stored text holds a comma).
+        cut = chain.find(",")
+        prev_hashes = [chain if cut < 0 else chain[:cut]]
+        prev_hashes += hashes[:-1]
+        if ",".join(prev_hashes) != chain:
+            return None
+    except (ValueError, TypeError):  # malformed stored JSON, a NULL group_concat, no text
         return None
+    decoded += (prev_hashes, hashes)
     for values in decoded:
         if len(values) != count:  # a payload text holding more or fewer than one value
             return None

@@ -81,12 +81,30 @@ def test_hand_written_values_read_back_as_row_by_row(journal_url: str) -> None:
         assert [e.position for e in journal.read_all(from_position=4, limit=4)] == [5, 7, 9, 10]
 
 
+def test_previous_hashes_read_back_as_stored_when_the_chain_is_broken(journal_url: str) -> None:
+    with Journal.open(journal_url, read_batch_size=4) as journal:
+        _fill(journal, 10)
+        _tamper(journal_url, "UPDATE journal_events SET prev_hash = 'x,y' WHERE position = 3")
+        execute_as_owner(
+            journal_url,
+            "UPDATE journal_events SET prev_hash = 'ab' WHERE position = 6",
+            "UPDATE journal_events SET hash = 'cd' WHERE position = 9",
+        )
+        read = list(journal.read_all())
+        assert read == _row_by_row(journal)
+        assert (read[2].prev_hash, read[5].prev_hash, read[8].hash) == ("x,y", "ab", "cd")
+        assert read[9].prev_hash != "cd"
+        assert [e.prev_hash for e in read[6:9]] == [e.hash for e in read[5:8]]
+
+
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [
         ("UPDATE journal_events SET version = 0.1 + 0.2 WHERE position = 3", 0.1 + 0.2),
         ("UPDATE journal_events SET stream_id = CAST('s-b' AS BLOB) WHERE position = 3", None),
         ("UPDATE journal_events SET payload = CAST('{\"n\":3}' AS BLOB) WHERE position = 3", None),
+        ("UPDATE journal_events SET prev_hash = CAST(prev_hash AS BLOB) WHERE position = 3",
+         None),
     ],
 )
 def test_values_sqlite_cannot_render_exactly_are_read_row_by_row(
@@ -136,6 +154,12 @@ def test_each_guard_refuses_an_aggregate_it_cannot_trust(sqlite_journal: Journal
     assert changed(9, row[9][:-2]) is None  # malformed metadata
     assert changed(9, None) is None  # group_concat gave NULL
     assert changed(5, row[5].replace('"', "'")) is None  # malformed ids
+    assert changed(11, None) is None  # a previous hash holding a comma
+    first = changed(11, "ab" + row[11][64:])  # the first previous hash is taken as stored
+    assert first is not None and first[0].prev_hash == "ab"
+    assert changed(11, row[11].replace(",", ",0", 1)) is None  # not the hash before
+    assert changed(12, row[12].replace('"', '"f', 2)) is None  # a hash that is not the next one's
+    assert changed(12, row[12].replace('"', "", 2)) is None  # a hash that is no text
     gap = list(row)
     gap[1], gap[2] = 7, "[1,2,4,5,7]"  # rows deleted by hand: increasing is enough
     assert [e.position for e in from_columns(gap, 0) or []] == [1, 2, 4, 5, 7]
