@@ -12,7 +12,9 @@ is journaled), `p50_us`/`p99_us` from entering place() to the broker send (monot
 stamps of the journaled events), `journal_p50_us` the part of that until the intent's
 durable commit came back, `commit_to_send_p50_us` the rest (the background task starting
 and building the request), the process's CPU time per order (all threads; the event-loop
-thread alone in `loop_cpu_us_per_order`) and the journal's commits per order.
+thread alone in `loop_cpu_us_per_order`, every other thread, mostly the journal writer, in
+`other_cpu_us_per_order`), `loop_busy_share` (the loop thread's CPU time over the wall time:
+what is missing is the loop waiting, mostly for commits) and the journal's commits per order.
 
 Latency under load and without it are different questions. With K orders in flight the
 loop is closed, so by Little's law an order lives K / throughput on average
@@ -147,6 +149,8 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
         "commit_to_send_p99_us": round(percentile(handoff_ns, 0.99) / 1000, 1),
         "cpu_us_per_order": round(cpu / placed * 1e6, 1),
         "loop_cpu_us_per_order": round(loop_cpu / placed * 1e6, 1),
+        "other_cpu_us_per_order": round((cpu - loop_cpu) / placed * 1e6, 1),
+        "loop_busy_share": round(loop_cpu / elapsed, 3),
         "orders_per_cpu_s": round(placed / cpu),
         "commits_per_order": round(commits / placed, 3),
         "events_by_type": kinds,
