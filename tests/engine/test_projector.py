@@ -141,13 +141,13 @@ async def test_recovery_folds_the_projections_from_the_same_read(
     records = [r async for r in rig.journal.read_all()]
     assert len(records) > 200
     reads: list[int] = []
-    read_batches = rig.journal.read_batches
+    read_all = rig.journal.journal.read_all
 
     def counted(from_position: int = 0, limit: int | None = None) -> Any:
         reads.append(from_position)
-        return read_batches(from_position, limit)
+        return read_all(from_position, limit)
 
-    rig.journal.read_batches = counted  # type: ignore[method-assign]
+    rig.journal.journal.read_all = counted  # type: ignore[method-assign]
     projector = Projector(rig.journal, store, projections())
     await projector.restore()
     manager = OrderManager(rig.journal, OrderRouter({}, []))
