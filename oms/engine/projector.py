@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from itertools import islice
+from typing import cast
 
 from journal import AsyncJournal, RecordedEvent
 from oms.engine.eventlog import EventLog
@@ -30,7 +31,8 @@ async def replay_batches(journal: AsyncJournal, start: int) -> AsyncIterator[lis
     quarter faster. The first fetch runs in a thread, so a short tail never blocks the loop
     on the database; the loop runs between batches.
     """
-    events = journal.journal.read_all(start)
+    # read_all is a generator: closing it drops the fetch it has running ahead.
+    events = cast(Generator[RecordedEvent, None, None], journal.journal.read_all(start))
     size = journal.journal.read_batch_size
     try:
         first = await asyncio.to_thread(next, events, None)
