@@ -4,8 +4,9 @@
 a SQLite journal file of N events (the same seeded synthetic session, appended once and
 kept in the temporary folder for later runs). A fresh process reads it from position 0 in
 batches (the next one fetched on the journal's reader thread meanwhile), decodes every row
-and folds it into every projection (order book, positions, fills). Figures: `events_per_s` (read + decode + fold, wall time), `read_events_per_s`
-(read + decode alone), `peak_rss_mb` of that process, and the state hashes (they differ from
+and folds it into every projection (order book, positions, fills). Figures: `events_per_s`
+(read + decode + fold, wall time), `read_events_per_s` (read + decode alone),
+`peak_rss_mb` of that process, and the state hashes (they differ from
 `bench.py replay`'s because the journal stamps its own `recorded_at_ns` on every row).
 
 The same process then replays the way a start without snapshots does, through the engine:
