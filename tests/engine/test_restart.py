@@ -28,21 +28,27 @@ from tests.engine.test_projector import random_session
 
 @contextmanager
 def counting_reads(journal: AsyncJournal) -> Iterator[list[int]]:
-    """Count the records the journal hands out through `read_batch` while inside."""
+    """Count the records the journal hands out through `read_batch` and `read_all` inside."""
     inner: Journal = journal.journal
-    original = inner.read_batch
+    original_batch, original_all = inner.read_batch, inner.read_all
     counted = [0]
 
     def read_batch(from_position: int, limit: int) -> Any:
-        batch = original(from_position, limit)
+        batch = original_batch(from_position, limit)
         counted[0] += len(batch)
         return batch
 
+    def read_all(from_position: int = 0, limit: int | None = None) -> Iterator[Any]:
+        for record in original_all(from_position, limit):
+            counted[0] += 1
+            yield record
+
     inner.read_batch = read_batch  # type: ignore[method-assign]
+    inner.read_all = read_all  # type: ignore[method-assign]
     try:
         yield counted
     finally:
-        del inner.read_batch
+        del inner.read_batch, inner.read_all
 
 
 async def start(
