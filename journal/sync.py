@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -169,6 +169,14 @@ class Journal:
         SQLite the query runs without the GIL). A generator closed or dropped early leaves at
         most that one fetch running; it returns its connection when it ends.
         """
+        for events, _ in self.batches(from_position, limit):
+            yield from events
+
+    def batches(
+        self, from_position: int = 0, limit: int | None = None
+    ) -> Generator[tuple[list[RecordedEvent], Future[Fetched] | None], None, None]:
+        """read_all's events batch by batch, each with the fetch of the next one already
+        running (None when there is none), so an async caller can await it off its loop."""
         _check_non_negative(from_position, "from_position")
         if limit is not None:
             _check_non_negative(limit, "limit")
@@ -190,7 +198,7 @@ class Journal:
                     events = self._decode(after, want, fetched)
                 if not events:
                     return
-                yield from events
+                yield events, pending
                 if remaining is not None:
                     remaining -= len(events)
                 if len(events) < want:

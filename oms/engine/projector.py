@@ -11,41 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Generator
-from itertools import islice
-from typing import cast
 
-from journal import AsyncJournal, RecordedEvent
+from journal import AsyncJournal
 from oms.engine.eventlog import EventLog
 from oms.projections import ProjectionError, ProjectionSet
 from oms.projections.base import gc_paused
 from oms.projections.store import UNHASHED, CheckpointStore
-
-
-async def replay_batches(journal: AsyncJournal, start: int) -> AsyncIterator[list[RecordedEvent]]:
-    """Committed events after `start` in lists of up to read_batch_size, for rebuilds.
-
-    Unlike `AsyncJournal.read_batches` (fetch and decode in a thread), only the fetch runs
-    on the journal's reader thread, without the GIL; each batch is decoded here, on the
-    thread that folds it, while it is still in this core's cache: a rebuild goes about a
-    quarter faster. The first fetch runs in a thread, so a short tail never blocks the loop
-    on the database; the loop runs between batches.
-    """
-    # read_all is a generator: closing it drops the fetch it has running ahead.
-    events = cast(Generator[RecordedEvent, None, None], journal.journal.read_all(start))
-    size = journal.journal.read_batch_size
-    try:
-        first = await asyncio.to_thread(next, events, None)
-        if first is None:
-            return
-        batch = [first, *islice(events, size - 1)]
-        while batch:
-            yield batch
-            await asyncio.sleep(0)
-            batch = list(islice(events, size))
-    finally:
-        with contextlib.suppress(ValueError):  # cancelled while its first fetch still runs
-            events.close()
 
 
 class Projector:
@@ -101,7 +72,7 @@ class Projector:
         """Fold every committed event not yet applied; record progress; maybe snapshot."""
         folded = 0
         with gc_paused():  # folds make no cycles; sweeps would re-walk the whole state
-            async for batch in replay_batches(self.journal, self.position):
+            async for batch in self.journal.read_batches(self.position):
                 self.projections.apply_many(batch)
                 folded += len(batch)
         if folded:

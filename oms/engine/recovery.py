@@ -26,7 +26,7 @@ from oms.domain.enums import OrderStatus
 from oms.engine.errors import EngineError
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
-from oms.engine.projector import Projector, replay_batches
+from oms.engine.projector import Projector
 from oms.engine.snapshot import load_engine_state, save_engine_state
 from oms.projections.base import gc_paused
 from oms.projections.store import CheckpointStore
@@ -119,7 +119,7 @@ class Recovery:
         # A fresh manager replays history: it was logged and published when journaled.
         quiet = manager.states.unheard() if fresh else nullcontext()
         with gc_paused(), quiet:  # replay makes no cycles; sweeps would re-walk the state
-            async for batch in replay_batches(manager.journal, start):
+            async for batch in manager.journal.read_batches(start):
                 if projector is not None:
                     projector.projections.apply_many(batch)
                     projected += len(batch)

@@ -12,7 +12,7 @@ from journal import AsyncJournal, NewEvent
 from oms.domain.enums import AccountMode, OrderStatus
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
-from oms.engine.projector import Projector, replay_batches
+from oms.engine.projector import Projector
 from oms.engine.recovery import Recovery, RecoveryReport
 from oms.engine.router import OrderRouter
 from oms.projections import ProjectionError, standard_set
@@ -142,13 +142,13 @@ async def test_recovery_folds_the_projections_from_the_same_read(
     records = [r async for r in rig.journal.read_all()]
     assert len(records) > 200
     reads: list[int] = []
-    read_all = rig.journal.journal.read_all
+    batches = rig.journal.journal.batches
 
     def counted(from_position: int = 0, limit: int | None = None) -> Any:
         reads.append(from_position)
-        return read_all(from_position, limit)
+        return batches(from_position, limit)
 
-    rig.journal.journal.read_all = counted  # type: ignore[method-assign]
+    rig.journal.journal.batches = counted  # type: ignore[method-assign]
     projector = Projector(rig.journal, store, projections())
     await projector.restore()
     manager = OrderManager(rig.journal, OrderRouter({}, []))
@@ -173,17 +173,17 @@ def test_the_store_names_the_fix_when_tables_are_missing(sqlite_url: str) -> Non
         CheckpointStore.open(sqlite_url)
 
 
-async def test_replay_batches_hand_out_the_journal_in_read_sized_lists(journal_url: str) -> None:
+async def test_read_batches_hand_out_the_journal_in_read_sized_lists(journal_url: str) -> None:
     async with await AsyncJournal.open(journal_url, read_batch_size=4) as journal:
-        assert [b async for b in replay_batches(journal, 0)] == []
+        assert [b async for b in journal.read_batches(0)] == []
         for n in range(11):
             await journal.append(f"s-{n % 3}", [NewEvent("t", {"n": n})])
         every = [r async for r in journal.read_all()]
-        batches = [b async for b in replay_batches(journal, 2)]
+        batches = [b async for b in journal.read_batches(2)]
         assert [len(b) for b in batches] == [4, 4, 1]
         assert [r for b in batches for r in b] == every[2:]
-        assert [b async for b in replay_batches(journal, 11)] == []
-        async for batch in replay_batches(journal, 0):  # stopping early leaves it usable
+        assert [b async for b in journal.read_batches(11)] == []
+        async for batch in journal.read_batches(0):  # stopping early leaves it usable
             assert batch == every[:4]
             break
         assert [r async for r in journal.read_all(9)] == every[9:]

@@ -28,9 +28,9 @@ from tests.engine.test_projector import random_session
 
 @contextmanager
 def counting_reads(journal: AsyncJournal) -> Iterator[list[int]]:
-    """Count the records the journal hands out through `read_batch` and `read_all` inside."""
+    """Count the records the journal hands out through `read_batch` and `batches` inside."""
     inner: Journal = journal.journal
-    original_batch, original_all = inner.read_batch, inner.read_all
+    original_batch, original_batches = inner.read_batch, inner.batches
     counted = [0]
 
     def read_batch(from_position: int, limit: int) -> Any:
@@ -38,17 +38,17 @@ def counting_reads(journal: AsyncJournal) -> Iterator[list[int]]:
         counted[0] += len(batch)
         return batch
 
-    def read_all(from_position: int = 0, limit: int | None = None) -> Iterator[Any]:
-        for record in original_all(from_position, limit):
-            counted[0] += 1
-            yield record
+    def batches(from_position: int = 0, limit: int | None = None) -> Iterator[Any]:
+        for events, pending in original_batches(from_position, limit):
+            counted[0] += len(events)
+            yield events, pending
 
     inner.read_batch = read_batch  # type: ignore[method-assign]
-    inner.read_all = read_all  # type: ignore[method-assign]
+    inner.batches = batches  # type: ignore[method-assign]
     try:
         yield counted
     finally:
-        del inner.read_batch, inner.read_all
+        del inner.read_batch, inner.batches
 
 
 async def start(
