@@ -181,6 +181,35 @@ def quote(text: str) -> str:
     return _quote(text)
 
 
+# A row's hashed bytes in parts, so the append path can make the parts an event fixes before
+# the writer knows its position: `[` position, stream part, version, middle, recorded time,
+# then the body (`]`, newline, payload, newline, metadata).
+
+
+def stream_part(quoted_stream_id: str) -> str:
+    """The header's text between position and version: `,"stream id",`."""
+    return f",{quoted_stream_id},"
+
+
+def header_middle(quoted_event_id: str, quoted_type: str, schema_version: int) -> str:
+    """The header's text between version and recorded time: `,"id","type",schema,`."""
+    return f",{quoted_event_id},{quoted_type},{schema_version},"
+
+
+def hashed_body(payload: str, metadata: str) -> bytes:
+    """The bytes hashed after the header's recorded time."""
+    return f"]\n{payload}\n{metadata}".encode()
+
+
+def chain_link(
+    prev: bytes, position: int, stream: str, version: int, middle: str, recorded_at_ns: int,
+    body: bytes,
+) -> bytes:
+    """The SHA-256 link (raw bytes) of one row from the previous link and the row's parts."""
+    return _sha256(prev + f"[{position}{stream}{version}{middle}{recorded_at_ns}".encode()
+                   + body).digest()
+
+
 def row_hash(
     prev_hash: str,
     position: int,
@@ -194,8 +223,8 @@ def row_hash(
     metadata: str,
 ) -> str:
     """The chain link of one row: see the module docstring for the exact bytes hashed."""
-    text = (
-        f"[{position},{_quote(stream_id)},{version},{_quote(event_id)},{_quote(type_)},"
-        f"{schema_version},{recorded_at_ns}]\n{payload}\n{metadata}"
-    )
-    return _sha256(bytes.fromhex(prev_hash) + text.encode("utf-8")).hexdigest()
+    return chain_link(
+        bytes.fromhex(prev_hash), position, stream_part(_quote(stream_id)), version,
+        header_middle(_quote(event_id), _quote(type_), schema_version), recorded_at_ns,
+        hashed_body(payload, metadata),
+    ).hex()

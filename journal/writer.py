@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import queue
 import threading
@@ -22,12 +21,16 @@ from typing import Any
 from journal.backends import COLUMNS, TABLE, Backend
 from journal.codec import (
     GENESIS_HASH,
+    chain_link,
     check_identifier,
     check_schema_version,
     encode_object,
     encode_payload_fast,
+    hashed_body,
+    header_middle,
     identifier_ok,
     quote,
+    stream_part,
 )
 from journal.errors import (
     EventIdConflict,
@@ -50,7 +53,6 @@ Outcome = list[Row] | BaseException
 _IN_CHUNK = 500
 _MAX_CACHED_STREAMS = 100_000
 _CHANGES_WINDOW = 50_000  # beyond this many foreign rows, re-read versions instead
-_sha256 = hashlib.sha256
 
 
 class ThreadWaiter:
@@ -104,7 +106,7 @@ def _header_stream(stream_id: str) -> str:
         check_identifier(stream_id, "stream id")
     if len(_HEADER_STREAMS) >= _MAX_REMEMBERED:
         _HEADER_STREAMS.clear()
-    header = _HEADER_STREAMS[stream_id] = f",{quote(stream_id)},"
+    header = _HEADER_STREAMS[stream_id] = stream_part(quote(stream_id))
     return header
 
 
@@ -177,8 +179,8 @@ def prepare_append(
             metadata = "{}"
         # This event's constant parts of its chain link; see journal.codec for the layout.
         encoded.append((event_id, type_, schema, payload, metadata,
-                        f",{quoted_id},{quoted_type},{schema},",
-                        f"]\n{payload}\n{metadata}".encode()))
+                        header_middle(quoted_id, quoted_type, schema),
+                        hashed_body(payload, metadata)))
     if ids_supplied:
         seen: set[str] = set()
         for event_id, *_ in encoded:
@@ -376,7 +378,7 @@ class GroupCommitWriter:
             position, prev, existing = self._read_state(dbapi, batch)
             versions = self._versions
             track_ids = any(r.ids_supplied for r in batch)  # a later request may retry an id
-            sha256 = _sha256
+            link = chain_link
             prev_raw = bytes.fromhex(prev)
             now = time.time_ns()  # one commit, one recording time
             rows: list[Row] = []
@@ -398,12 +400,8 @@ class GroupCommitWriter:
                         ):
                             position += 1
                             version += 1
-                            # The chain link of codec.row_hash, from the parts made in prepare.
-                            prev_raw = sha256(
-                                prev_raw
-                                + f"[{position}{header_stream}{version}{middle}{now}".encode()
-                                + body
-                            ).digest()
+                            prev_raw = link(prev_raw, position, header_stream, version,
+                                            middle, now, body)
                             digest = prev_raw.hex()
                             row: Row = (position, stream, version, event_id, type_, schema,
                                         payload, metadata, now, prev, digest)
