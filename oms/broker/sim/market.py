@@ -23,6 +23,7 @@ from oms.broker.sim.feed import (
     to_steps,
     to_ticks,
 )
+from oms.broker.sim.history import DEFAULT_MAX_TICKS, SymbolHistory
 from oms.broker.sim.symbols import SymbolSpec
 from oms.errors import OmsError
 from oms.market.queue import QueueModel
@@ -44,8 +45,14 @@ class Market:
         weekend_closed: bool = False,
         queue_model: QueueModel = "conservative",
         queue_power: float = 2.0,
+        max_history_ticks: int = DEFAULT_MAX_TICKS,
     ) -> None:
+        if max_history_ticks < 1:
+            raise OmsError(f"max_history_ticks must be at least 1, not {max_history_ticks}")
         self.specs: dict[str, SymbolSpec] = {s.name: s for s in specs}
+        self.history: dict[str, SymbolHistory] = {
+            s.name: SymbolHistory(s.point, max_history_ticks) for s in specs
+        }
         self.books: dict[str, SimBook] = {s.name: SimBook(queue_model, queue_power) for s in specs}
         self.updated_msc: dict[str, int] = dict.fromkeys(self.specs, start_msc)
         self.time_msc = start_msc
@@ -170,10 +177,23 @@ class Market:
             if snap.time_msc > self.time_msc:
                 self.time_msc = snap.time_msc
             self.updated_msc[snap.symbol] = max(snap.time_msc, self.time_msc)
+            self._record(snap, book)
             moved.append(snap.symbol)
             if self._recording is not None:
                 self._recording.write(snapshot_line(snap, self.specs[snap.symbol]) + "\n")
         return moved
+
+    def _record(self, snap: Snapshot, book: SimBook) -> None:
+        """The update's ticks for copy_ticks_* and copy_rates_* (empty sides keep their price)."""
+        spec = self.specs[snap.symbol]
+        history = self.history[snap.symbol]
+        tick, digits, step = spec.tick_size, spec.digits, spec.volume_step
+        best_bid, best_ask = book.best_bid, book.best_ask
+        bid = round(best_bid * tick, digits) if best_bid else history.bid
+        ask = round(best_ask * tick, digits) if best_ask else history.ask
+        trades = [(round(price * tick, digits), size * step, aggressor == BUYER)
+                  for price, size, aggressor in snap.trades]
+        history.record(self.updated_msc[snap.symbol], bid, ask, trades)
 
     def _update(self, snaps: list[Snapshot]) -> None:
         moved = self._apply(snaps)

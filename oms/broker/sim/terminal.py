@@ -8,18 +8,30 @@ one terminal.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from oms.broker.sim.account import AccountSettings
 from oms.broker.sim.constants import RETCODE_COMMENTS, C, Mt5Constants
 from oms.broker.sim.faults import Faults
 from oms.broker.sim.feed import Feed, ReplayFeed, SyntheticFeed
+from oms.broker.sim.history import (
+    DEFAULT_MAX_TICKS,
+    TICK_SELECTIONS,
+    TIMEFRAMES,
+    SymbolHistory,
+    rate_array,
+)
 from oms.broker.sim.latency import Latency
 from oms.broker.sim.market import DEFAULT_START_MSC, Market
 from oms.broker.sim.records import (
@@ -91,6 +103,11 @@ def _seconds(value: object) -> float:
     raise TypeError(value)
 
 
+def _count_ok(value: object) -> bool:
+    """Counts and positions are non-negative ints (a bool is not one)."""
+    return type(value) is int and value >= 0
+
+
 def group_matches(group: str | None, name: str) -> bool:
     """MT5 group filter: comma-separated wildcards, `!` excludes (`"*USD*,!EUR*"`)."""
     if not group:
@@ -136,6 +153,7 @@ class SimulatedTerminal(Mt5Constants):
         weekend_closed: bool = False,
         queue_model: QueueModel = "conservative",
         queue_power: float = 2.0,
+        max_history_ticks: int = DEFAULT_MAX_TICKS,
     ) -> None:
         if margin_mode not in MARGIN_MODES:
             raise OmsError(f"margin_mode must be 'hedging' or 'netting', not {margin_mode!r}")
@@ -161,6 +179,7 @@ class SimulatedTerminal(Mt5Constants):
             weekend_closed,
             queue_model,
             queue_power,
+            max_history_ticks,
         )
         self._margin_mode = MARGIN_MODES[margin_mode]
         self._server = TradeServer(
@@ -417,6 +436,98 @@ class SimulatedTerminal(Mt5Constants):
                 lots = round(qty * step, 8)
                 out.append(BookInfo((side, round(px * tick, digits), round(lots), lots)))
         return tuple(out)
+
+    # ------------------------------------------------------------ history
+    @_api()
+    def copy_rates_from(
+        self, symbol: str, timeframe: int, date_from: object, count: int, /
+    ) -> npt.NDArray[np.void] | None:
+        """Up to `count` bars opened at or before `date_from`, oldest first."""
+        history = self._history(symbol, timeframe, count)
+        seconds = self._date(date_from)
+        if history is None or seconds is None:
+            return None
+        bars = history.bars(timeframe)
+        end = bisect.bisect_right(bars, seconds, key=itemgetter(0))
+        return rate_array(bars[max(0, end - count) : end])
+
+    @_api()
+    def copy_rates_from_pos(
+        self, symbol: str, timeframe: int, start_pos: int, count: int, /
+    ) -> npt.NDArray[np.void] | None:
+        """Up to `count` bars ending `start_pos` bars before the current one (0), oldest first."""
+        if not _count_ok(start_pos):
+            self._error = INVALID_ARGS
+            return None
+        history = self._history(symbol, timeframe, count)
+        if history is None:
+            return None
+        bars = history.bars(timeframe)
+        end = max(0, len(bars) - start_pos)
+        return rate_array(bars[max(0, end - count) : end])
+
+    @_api()
+    def copy_rates_range(
+        self, symbol: str, timeframe: int, date_from: object, date_to: object, /
+    ) -> npt.NDArray[np.void] | None:
+        """The bars opened from `date_from` to `date_to`, both included, oldest first."""
+        history = self._history(symbol, timeframe, 0)
+        start, end = self._date(date_from), self._date(date_to)
+        if history is None or start is None or end is None:
+            return None
+        return rate_array([bar for bar in history.bars(timeframe) if start <= bar[0] <= end])
+
+    @_api()
+    def copy_ticks_from(
+        self, symbol: str, date_from: object, count: int, flags: int, /
+    ) -> npt.NDArray[np.void] | None:
+        """Up to `count` ticks at or after `date_from` of the kind `flags` selects."""
+        history = self._tick_history(symbol, flags, count)
+        seconds = self._date(date_from)
+        if history is None or seconds is None:
+            return None
+        return history.ticks_from(seconds * 1000, count, flags)
+
+    @_api()
+    def copy_ticks_range(
+        self, symbol: str, date_from: object, date_to: object, flags: int, /
+    ) -> npt.NDArray[np.void] | None:
+        """The ticks from `date_from` to `date_to` (seconds, both included) of the kind asked."""
+        history = self._tick_history(symbol, flags, 0)
+        start, end = self._date(date_from), self._date(date_to)
+        if history is None or start is None or end is None:
+            return None
+        return history.ticks_range(start * 1000, end * 1000 + 999, flags)
+
+    def _history(self, symbol: str, timeframe: int, count: int) -> SymbolHistory | None:
+        """The symbol's history, or None with last_error set when an argument is wrong."""
+        if type(timeframe) is not int or timeframe not in TIMEFRAMES or not _count_ok(count):
+            self._error = INVALID_ARGS
+            return None
+        return self._symbol_history(symbol)
+
+    def _tick_history(self, symbol: str, flags: int, count: int) -> SymbolHistory | None:
+        if type(flags) is not int or flags not in TICK_SELECTIONS or not _count_ok(count):
+            self._error = INVALID_ARGS
+            return None
+        return self._symbol_history(symbol)
+
+    def _symbol_history(self, symbol: str) -> SymbolHistory | None:
+        if not isinstance(symbol, str):
+            self._error = INVALID_ARGS
+            return None
+        history = self.market.history.get(symbol)
+        if history is None:
+            self._error = NOT_FOUND
+        return history
+
+    def _date(self, value: object) -> int | None:
+        """Whole epoch seconds of a date argument, or None with last_error set."""
+        try:
+            return int(_seconds(value))
+        except TypeError:
+            self._error = INVALID_ARGS
+            return None
 
     # ------------------------------------------------------------ orders/positions
     @_api()

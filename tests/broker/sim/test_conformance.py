@@ -40,6 +40,7 @@ FIELDS = {
     "Tick": "time bid ask last volume time_msc flags volume_real",
     "BookInfo": "type price volume volume_dbl",
 }
+RATE_FIELDS = ["time", "open", "high", "low", "close", "tick_volume", "spread", "real_volume"]
 MAIN_FIELDS = {
     "AccountInfo": "login trade_mode leverage limit_orders margin_so_mode trade_allowed "
     "trade_expert margin_mode currency_digits fifo_close balance credit profit equity margin "
@@ -356,6 +357,25 @@ def test_market_data_records(terminal: Any) -> None:
         except Exception:
             if not _bridged(terminal):  # mt5linux 1.0.11 sends the symbol unquoted
                 raise
+
+
+def test_history_arrays(terminal: Any) -> None:
+    rates = terminal.copy_rates_from_pos(SYMBOL, terminal.TIMEFRAME_M1, 0, 5)
+    assert rates is not None and list(rates.dtype.names) == RATE_FIELDS
+    assert 1 <= len(rates) <= 5
+    times = [int(t) for t in rates["time"]]
+    assert times == sorted(times) and all(t % 60 == 0 for t in times)
+    assert (rates["high"] >= rates["low"]).all() and (rates["tick_volume"] > 0).all()
+    same = terminal.copy_rates_range(SYMBOL, terminal.TIMEFRAME_M1, times[0], times[-1])
+    assert same is not None and [int(t) for t in same["time"]] == times
+    ticks = terminal.copy_ticks_range(SYMBOL, times[-1], times[-1] + 59,
+                                      terminal.COPY_TICKS_INFO)
+    assert ticks is not None and list(ticks.dtype.names) == FIELDS["Tick"].split()
+    assert all(times[-1] * 1000 <= int(t) < (times[-1] + 60) * 1000 for t in ticks["time_msc"])
+    quote = terminal.TICK_FLAG_BID | terminal.TICK_FLAG_ASK
+    assert all(int(f) & quote for f in ticks["flags"])
+    assert terminal.copy_rates_from_pos("NO_SUCH_SYMBOL_X", terminal.TIMEFRAME_M1, 0, 1) is None
+    assert terminal.last_error()[0] < 0
 
 
 def test_positional_arguments_to_keyword_only_functions_are_errors(terminal: Any) -> None:
