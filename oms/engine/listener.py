@@ -148,16 +148,23 @@ class StatusListener:
             await asyncio.to_thread(self.store.save_watermark, self.watermark_name(name), body)
             self._saved[name] = body
 
-    def _order_for(self, ticket: int, magic: int, comment: str) -> Order | None:
-        states = self.manager.states
-        coid = states.by_ticket.get(ticket)
-        if coid is None and is_our_magic(magic):
-            try:
-                parse_client_order_id(comment)
-            except IdentifierError:
-                return None
-            coid = comment
-        return None if coid is None else states.get(coid)
+    def _order_for(self, port_name: str, ticket: int, magic: int, comment: str) -> Order | None:
+        """Our order behind a broker ticket of this port: another broker may use the same
+        numbers, so an order counts only if it is routed to the port that reported it."""
+        manager = self.manager
+        for order in manager.states.with_ticket(ticket):
+            if manager.port_name_for(order) == port_name:
+                return order
+        if not is_our_magic(magic):
+            return None
+        try:
+            parse_client_order_id(comment)
+        except IdentifierError:
+            return None
+        mine = manager.states.get(comment)
+        if mine is None or manager.port_name_for(mine) != port_name:
+            return None
+        return mine
 
     async def poll_once(self) -> PollReport:
         """One round over every port; returns what was read and journaled."""
@@ -168,7 +175,7 @@ class StatusListener:
                 await self._resume(name, broker)
             changes = await broker.poll()
             read += changes.records_read
-            plans, misses = self._plan(changes)
+            plans, misses = self._plan(name, changes)
             unmatched += misses
             planned_count += sum(len(p) for p in plans.values())
             if plans:
@@ -179,7 +186,9 @@ class StatusListener:
         self.polls += 1
         return PollReport(read, planned_count, unmatched)
 
-    def _plan(self, changes: port.BrokerChanges) -> tuple[dict[str, list[Planned]], int]:
+    def _plan(
+        self, port_name: str, changes: port.BrokerChanges
+    ) -> tuple[dict[str, list[Planned]], int]:
         plans: dict[str, list[Planned]] = {}
         counters: dict[str, FillCounter] = {}
         acked: set[str] = set()
@@ -200,7 +209,7 @@ class StatusListener:
         for deal in sorted(changes.deals, key=lambda d: (d.time_msc, d.ticket)):
             if not is_trade_deal(deal):
                 continue
-            order = self._order_for(deal.order, deal.magic, deal.comment)
+            order = self._order_for(port_name, deal.order, deal.magic, deal.comment)
             if order is None:
                 if deal.ticket not in self.unmatched:
                     self.unmatched.add(deal.ticket)
@@ -215,7 +224,7 @@ class StatusListener:
             if fill is not None:
                 plans.setdefault(order.client_order_id, []).append(fill)
         for broker in (*changes.history_orders, *changes.open_orders):
-            order = self._order_for(broker.ticket, broker.magic, broker.comment)
+            order = self._order_for(port_name, broker.ticket, broker.magic, broker.comment)
             if order is None:
                 continue
             coid = order.client_order_id

@@ -280,13 +280,17 @@ class OrderManager:
             self._rate.count(now_ns) if limits.max_orders_per_window is not None else 0,
         )
 
-    def _port_for(self, order: Order) -> port.BrokerPort:
+    def port_name_for(self, order: Order) -> str:
+        """The name of the port an order was (or would be) sent through."""
         name = self._ports.get(order.client_order_id)
         if name is None:
             name = self._ports[order.client_order_id] = self.router.port_name(
                 order.account, order.symbol, order.strategy
             )
-        return self.router.ports[name]
+        return name
+
+    def _port_for(self, order: Order) -> port.BrokerPort:
+        return self.router.ports[self.port_name_for(order)]
 
     async def _send_place(self, coid: str, port_name: str) -> None:
         order = self.states.orders[coid]
@@ -330,7 +334,7 @@ class OrderManager:
         True when the outcome is now definite.
         """
         order = self.states.orders[coid]
-        query = mapping.order_query(order, self.states.by_ticket)
+        query = mapping.order_query(order, self.states.tickets_of(order.account))
         outcome = await self._port_for(order).lookup(query)
         if outcome.status is OutcomeStatus.UNKNOWN:
             return False

@@ -42,7 +42,7 @@ async def test_a_replayed_poll_is_an_idempotent_append(rig: Rig) -> None:
     ticket = (await next_kind(updates, "order.accepted")).detail["broker_order_id"]
     rig.terminal.faults.fill_order(ticket, price=1.0)
     changes = await rig.broker.poll()
-    plans, _ = rig.listener._plan(changes)
+    plans, _ = rig.listener._plan("default", changes)
     for _ in range(2):
         for order_id, planned in plans.items():
             await rig.manager.append(order_id, planned)
