@@ -203,7 +203,7 @@ class _Diff:
 
     # -- fills -----------------------------------------------------------------------------
     def _fills(self) -> None:
-        fills = self.view.fills
+        fills = self.view.fills_of(self.account)
         for ticket in sorted(self.deals):
             deal = self.deals[ticket]
             mine = fills.get(ticket)
@@ -488,7 +488,10 @@ class _Diff:
                 continue
             ticket = mine.broker_order_id
             theirs = None if ticket is None else (self.live.get(ticket) or self.history.get(ticket))
-            deals = sorted(t for t, f in self.view.fills.items() if f.client_order_id == coid)
+            deals = sorted(
+                t for t, f in self.view.fills_of(self.account).items()
+                if f.client_order_id == coid
+            )
             self.out.append(
                 Discrepancy(
                     Kind.ORDER_OVERFILLED,
@@ -560,7 +563,7 @@ class _Diff:
 
     def _journal_positions(self) -> dict[str, Position]:
         """Positions folded from this account's fills and the healing deals, by deal ticket."""
-        fills = self.view.fills
+        fills = self.view.fills_of(self.account)
         orders = self.orders
         healed = {deal.ticket: (deal, coid) for deal, coid in self.healed_deals}
         tickets = sorted(fills.keys() | healed.keys()) if healed else sorted(fills)

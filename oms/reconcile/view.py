@@ -63,7 +63,8 @@ class JournalView:
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.last_position: dict[str, int] = {}
-        self.fills: dict[int, ViewFill] = {}
+        # Fills by account, then deal ticket: two brokers may number their deals alike.
+        self.fills: dict[str, dict[int, ViewFill]] = {}
         self.open_discrepancies: dict[tuple[str, str], OpenDiscrepancy] = {}
         self.detections: dict[tuple[str, str], int] = {}
         self.deals_from_msc = 0
@@ -99,8 +100,11 @@ class JournalView:
         self.last_position[coid] = record.position
         if event_type in _FILL_TYPES:
             deal = payload["deal_ticket"]
-            if deal not in self.fills:
-                self.fills[deal] = ViewFill(
+            fills = self.fills.get(payload["account"])
+            if fills is None:
+                fills = self.fills[payload["account"]] = {}
+            if deal not in fills:
+                fills[deal] = ViewFill(
                     deal,
                     coid,
                     payload["symbol"],
@@ -111,6 +115,10 @@ class JournalView:
                     payload.get("position_id"),
                     record.position,
                 )
+
+    def fills_of(self, account: str) -> dict[int, ViewFill]:
+        """One account's journaled fills by deal ticket."""
+        return self.fills.get(account, {})
 
     def _reconciler_event(self, record: JournalRecord) -> None:
         p = record.payload

@@ -410,3 +410,22 @@ async def test_an_order_filled_exactly_is_not_an_overfill(world: World) -> None:
     world.session.flush()
     report = await world.reconciler.run()
     assert report is not None and report.clean, [d.detail for d in report.detected]
+
+
+async def test_another_accounts_deal_with_the_same_ticket_is_not_this_accounts(
+    world: World,
+) -> None:
+    # A second broker numbers its deals as this one does; its account's fills are journaled
+    # first, under the very deal tickets this account's next fills will get.
+    other_terminal = SimulatedTerminal(seed=3, margin_mode="hedging")
+    assert other_terminal.initialize()
+    other = PaperSession(world.journal, other_terminal, account="Z9")
+    other.place("EURUSD", "buy", 0.3)
+    other.place("GBPUSD", "sell", 0.2, kind="limit")
+    _, theirs = other.place("EURUSD", "sell", 0.2)
+    other.flush()
+    _, ours = world.session.place("EURUSD", "sell", 0.2)
+    world.session.flush()
+    assert ours.deal == theirs.deal
+    report = await world.reconciler.run()
+    assert report is not None and report.clean, [d.detail for d in report.detected]
