@@ -283,10 +283,8 @@ class OrderManager:
     def port_name_for(self, order: Order) -> str:
         """The name of the port an order was (or would be) sent through."""
         name = self._ports.get(order.client_order_id)
-        if name is None:
-            name = self._ports[order.client_order_id] = self.router.port_name(
-                order.account, order.symbol, order.strategy
-            )
+        if name is None:  # the router remembers its answer per account, symbol and strategy
+            name = self.router.port_name(order.account, order.symbol, order.strategy)
         return name
 
     def _port_for(self, order: Order) -> port.BrokerPort:
