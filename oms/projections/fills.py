@@ -1,6 +1,6 @@
-"""The fills blotter: every deal once, in journal order; duplicates (same deal ticket) are
-dropped and counted. Whether a deal was late or an overfill is the order's business: see
-`OrderBook.flagged_deals()`.
+"""The fills blotter: every deal once, in journal order; duplicates (same account and deal
+ticket: brokers number deals independently) are dropped and counted. Whether a deal was
+late or an overfill is the order's business: see `OrderBook.flagged_deals()`.
 """
 
 from __future__ import annotations
@@ -40,18 +40,19 @@ class FillsBlotter(Projection):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[tuple[Any, ...]] = []  # Fill fields as plain tuples (cheaper)
-        self.by_deal: dict[int, int] = {}
+        self.by_deal: dict[tuple[str, int], int] = {}  # (account, deal ticket) → row
         self.duplicates = 0
         self._handlers = {PARTIALLY_FILLED_T: self._on_fill, FILLED_T: self._on_fill}
 
     def _on_fill(self, record: JournalRecord, p: dict[str, Any]) -> None:
         deal = p["deal_ticket"]
+        key = (p["account"], deal)
         by_deal = self.by_deal
-        if deal in by_deal:
+        if key in by_deal:
             self.duplicates += 1
             return
         rows = self.rows
-        by_deal[deal] = len(rows)
+        by_deal[key] = len(rows)
         get = p.get
         rows.append(
             (
@@ -62,9 +63,9 @@ class FillsBlotter(Projection):
         )
 
     # -- queries -----------------------------------------------------------------------
-    def get(self, deal_ticket: int) -> Fill | None:
-        """The fill of one deal."""
-        index = self.by_deal.get(deal_ticket)
+    def get(self, account: str, deal_ticket: int) -> Fill | None:
+        """The fill of one deal of an account."""
+        index = self.by_deal.get((account, deal_ticket))
         return None if index is None else Fill(*self.rows[index])
 
     def select(
@@ -97,5 +98,5 @@ class FillsBlotter(Projection):
 
     def _load(self, state: dict[str, Any]) -> None:
         self.rows = [tuple(row) for row in state["rows"]]
-        self.by_deal = {row[1]: i for i, row in enumerate(self.rows)}
+        self.by_deal = {(row[3], row[1]): i for i, row in enumerate(self.rows)}
         self.duplicates = state["duplicates"]

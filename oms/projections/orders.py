@@ -54,7 +54,7 @@ class OrderBook(Projection):
         super().__init__()
         self.orders: dict[str, Order] = {}
         self._open: dict[str, Order] | None = None
-        self._by_ticket: dict[int, str] | None = None
+        self._by_ticket: dict[tuple[str, int], str] | None = None
         self._sequences: dict[str, int] | None = None
         self._lean = {t: self._lean_handler(t, fold) for t, fold in FOLDS.items()}
         self._handlers = self._lean
@@ -91,7 +91,7 @@ class OrderBook(Projection):
         event_type: str,
         fold: OrderFold,
         open_orders: dict[str, Order],
-        by_ticket: dict[int, str],
+        by_ticket: dict[tuple[str, int], str],
         sequences: dict[str, int],
     ) -> Handler:
         """The fold plus upkeep of only the indexes this event type can change."""
@@ -130,21 +130,21 @@ class OrderBook(Projection):
                 else:
                     open_orders[coid] = order
             if ticketing and order.broker_order_id is not None:
-                by_ticket[order.broker_order_id] = coid
+                by_ticket[order.account, order.broker_order_id] = coid
 
         return handle
 
-    def _index(self) -> tuple[dict[str, Order], dict[int, str], dict[str, int]]:
+    def _index(self) -> tuple[dict[str, Order], dict[tuple[str, int], str], dict[str, int]]:
         """Build the query indexes once and switch the fold to keeping them."""
         if self._open is None or self._by_ticket is None or self._sequences is None:
             open_orders: dict[str, Order] = {}
-            by_ticket: dict[int, str] = {}
+            by_ticket: dict[tuple[str, int], str] = {}
             sequences: dict[str, int] = {}
             for coid, order in self.orders.items():
                 if order.status in OPEN_STATUSES:
                     open_orders[coid] = order
                 if order.broker_order_id is not None:
-                    by_ticket[order.broker_order_id] = coid
+                    by_ticket[order.account, order.broker_order_id] = coid
                 if order.strategy:  # opened by its intent (submitted or denied)
                     _note_sequence(sequences, coid)
             self._open, self._by_ticket, self._sequences = open_orders, by_ticket, sequences
@@ -160,8 +160,8 @@ class OrderBook(Projection):
         return self._index()[0]
 
     @property
-    def by_ticket(self) -> dict[int, str]:
-        """Broker order ticket → client order id."""
+    def by_ticket(self) -> dict[tuple[str, int], str]:
+        """(account, broker order ticket) → client order id; brokers number independently."""
         return self._index()[1]
 
     @property
@@ -174,9 +174,9 @@ class OrderBook(Projection):
         """One order, or None."""
         return self.orders.get(client_order_id)
 
-    def by_broker_ticket(self, ticket: int) -> Order | None:
-        """The order the broker knows under this ticket."""
-        coid = self.by_ticket.get(ticket)
+    def by_broker_ticket(self, account: str, ticket: int) -> Order | None:
+        """The order an account's broker knows under this ticket."""
+        coid = self.by_ticket.get((account, ticket))
         return None if coid is None else self.orders[coid]
 
     def next_sequence(self, account: str, strategy: str) -> int:

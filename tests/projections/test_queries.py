@@ -66,8 +66,9 @@ def test_order_book_queries() -> None:
     assert book.next_sequence("N1", "mm") == 6
     assert book.next_sequence("N2", "mm") == 1
     assert book.next_sequence("N3", "x") == 0
-    assert book.by_broker_ticket(901) is book.get("N1.mm.1")
-    assert book.by_broker_ticket(5) is None
+    assert book.by_broker_ticket("N1", 901) is book.get("N1.mm.1")
+    assert book.by_broker_ticket("N2", 901) is None
+    assert book.by_broker_ticket("N1", 5) is None
     assert [o.client_order_id for o in book.select(open_only=True)] == ["N1.mm.1", "N2.mm.0"]
     assert book.open_count("N1") == 1 and book.open_count() == 2
     assert book.working_volume("N1", "EURUSD") == (0.0, pytest.approx(1.5))
@@ -78,11 +79,11 @@ def test_order_book_queries() -> None:
     fills = FillsBlotter.build(records)
     assert [f.deal_ticket for f in fills.select()] == [1, 2, 3, 4]
     assert fills.duplicates == 1
-    got = fills.get(3)
+    got = fills.get("N1", 3)
     assert got is not None and got.client_order_id == "N1.mm.0" and got.account == "N1"
     assert [f.deal_ticket for f in fills.select(client_order_id="N1.mm.5")] == [2]
     assert [f.deal_ticket for f in fills.select(since_ns=3)] == [3, 4]
-    assert fills.get(99) is None
+    assert fills.get("N1", 99) is None and fills.get("N2", 3) is None
 
 
 def test_netting_positions_reduce_and_reverse_with_contract_size() -> None:
@@ -240,3 +241,18 @@ def test_risk_context_reads_the_projections() -> None:
     ctx = risk_context("N1", "EURUSD", book=book, positions=positions, switches=switches,
                        window=window, now_ns=2_000)
     assert ctx.kill_switch and ctx.orders_in_window == 0
+
+
+def test_two_accounts_deals_and_tickets_with_the_same_numbers_are_both_kept() -> None:
+    records = journal([
+        order("N1.mm.0"), order("N2.mm.0", account="N2"),
+        OrderAccepted(client_order_id="N1.mm.0", broker_order_id=700),
+        OrderAccepted(client_order_id="N2.mm.0", broker_order_id=700),
+        deal("N1.mm.0", 9, 1.0, 1.1), deal("N2.mm.0", 9, 1.0, 1.1, account="N2"),
+    ])
+    fills = FillsBlotter.build(records)
+    assert fills.duplicates == 0
+    assert [(f.account, f.deal_ticket) for f in fills.select()] == [("N1", 9), ("N2", 9)]
+    book = OrderBook.build(records)
+    assert book.by_broker_ticket("N1", 700) is book.get("N1.mm.0")
+    assert book.by_broker_ticket("N2", 700) is book.get("N2.mm.0")
