@@ -122,6 +122,7 @@ class OrderManager:
             ))
         if not order.is_open:
             self._stages.pop(order.client_order_id, None)
+            self._ports.pop(order.client_order_id, None)  # `_port_for` routes again if asked
 
     def _report_error(self, coid: str, message: str, **fields: Any) -> None:
         """An error that is not a journaled event: logged, and sent to the order's strategy."""

@@ -298,3 +298,12 @@ async def test_a_close_by_order_goes_out_as_a_close_by(rig: Rig) -> None:
                  if e.type in ("order.filled", "order.partially_filled")}
     assert journaled == deals
     assert rig.manager.states.orders[coid].status is OrderStatus.FILLED
+
+
+async def test_a_finished_order_leaves_no_working_memory_behind(rig: Rig) -> None:
+    updates = rig.manager.subscribe()
+    coid = await rig.manager.place(market())
+    while (await updates.next(timeout=5)).kind != "order.filled":
+        pass
+    await rig.manager.drain()
+    assert coid not in rig.manager._stages and coid not in rig.manager._ports
