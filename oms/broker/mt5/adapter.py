@@ -96,7 +96,7 @@ class Mt5Broker:
     ) -> None:
         self._worker = worker
         # An inline worker's calls are plain function calls: sends skip the awaiting layers.
-        self._call_now = worker.call if isinstance(worker, InlineWorker) else None
+        self._call_now = worker.call if type(worker) is InlineWorker else None
         self._login = login or LoginArgs()
         self.policy = policy or AdapterPolicy()
         self._rebuild = rebuild_on_reconnect
