@@ -87,8 +87,14 @@ class PlaceOrder:
         if not self.symbol or len(self.symbol) > MAX_CLIENT_ID_CHARS:
             raise BrokerRequestError(f"symbol {self.symbol!r} must be 1 to 29 characters")
         _check_positive("volume", self.volume)
-        for name in ("price", "stop_limit", "sl", "tp"):
-            _check_positive(name, getattr(self, name))
+        if self.price is not None:  # the optional prices, unrolled: every order passes here
+            _check_positive("price", self.price)
+        if self.stop_limit is not None:
+            _check_positive("stop_limit", self.stop_limit)
+        if self.sl is not None:
+            _check_positive("sl", self.sl)
+        if self.tp is not None:
+            _check_positive("tp", self.tp)
         if self.kind is not OrderType.MARKET and self.price is None:
             raise BrokerRequestError(f"a {self.kind} order needs a price")
         if (self.kind is OrderType.STOP_LIMIT) != (self.stop_limit is not None):

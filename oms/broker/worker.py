@@ -49,6 +49,10 @@ class InlineWorker:
         """Run one call now."""
         return fn(self._session, *args)
 
+    def call(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run one call now, without a coroutine: for callers on the order path."""
+        return fn(self._session, *args)
+
     async def close(self) -> None:
         """Nothing to stop."""
 

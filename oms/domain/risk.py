@@ -29,6 +29,17 @@ class RiskLimits:
     max_orders_per_window: int | None = None
     rate_window_ns: int = 1_000_000_000
 
+    @property
+    def any_rule(self) -> bool:
+        """True when a rule besides the kill switch is on: otherwise only the switch can deny."""
+        return (
+            self.max_order_volume is not None
+            or self.max_position_per_symbol is not None
+            or self.price_band is not None
+            or self.max_open_orders is not None
+            or self.max_orders_per_window is not None
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Tick:

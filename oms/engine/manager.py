@@ -21,7 +21,6 @@ from oms.domain.errors import CommandError, IdentifierError
 from oms.domain.events import (
     KillSwitchCleared,
     KillSwitchEngaged,
-    OrderCanceled,
     OrderCancelRejected,
     OrderDenied,
     OrderModified,
@@ -54,6 +53,7 @@ RISK_STREAM = "risk"
 _LOOKUP_DELAYS = (0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 _update = builder(OrderUpdate)
 _risk_context = builder(RiskContext)
+_new_event = builder(NewEvent)
 
 
 class OrderManager:
@@ -71,6 +71,7 @@ class OrderManager:
         self.journal = journal
         self.router = router
         self.limits = limits or RiskLimits()
+        self._any_rule = self.limits.any_rule
         self.ticks = ticks
         self.log = log or EventLog()
         self.states = OrderStates()
@@ -121,6 +122,7 @@ class OrderManager:
             ))
         if not order.is_open:
             self._stages.pop(order.client_order_id, None)
+            self._ports.pop(order.client_order_id, None)  # `_port_for` routes again if asked
 
     def _report_error(self, coid: str, message: str, **fields: Any) -> None:
         """An error that is not a journaled event: logged, and sent to the order's strategy."""
@@ -149,33 +151,28 @@ class OrderManager:
                     kill.discard(scope)
         self.states.absorb(records)
 
-    def _metadata(self, coid: str, stages: Mapping[str, Stamp], fill: bool,
-                  extra: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Correlation and the stages the order passed so far (a fill adds its own stamp)."""
-        passed = dict(stages)
-        if fill:
-            passed[FILL] = stamp()
-        metadata = {"correlation_id": coid, "stages": passed}
-        if extra:
-            metadata.update(extra)
-        return metadata
-
     async def append(self, coid: str, planned: list[Planned],
                      extra: Mapping[str, Any] | None = None) -> list[RecordedEvent]:
         """Journal events on an order's stream in one append; idempotent by event id.
 
-        When some of them are recorded already (a deal the listener journaled first) the
-        journal refuses the mixed append, and each event is appended on its own instead.
+        Each event's metadata holds the correlation id and the stages the order passed so
+        far (a fill adds its own stamp). When some of the events are recorded already (a
+        deal the listener journaled first) the journal refuses the mixed append, and each
+        event is appended on its own instead.
         """
         if not planned:
             return []
         stream = order_stream_id(coid)
         stages = self._stages.get(coid, {})
-        events = [
-            NewEvent(event_type, payload, event_id,
-                     self._metadata(coid, stages, event_type in FILL_TYPES, extra))
-            for event_type, payload, event_id in planned
-        ]
+        events = []
+        for event_type, payload, event_id in planned:
+            if event_type in FILL_TYPES:
+                metadata = {"correlation_id": coid, "stages": {**stages, FILL: stamp()}}
+            else:
+                metadata = {"correlation_id": coid, "stages": dict(stages)}
+            if extra:
+                metadata.update(extra)
+            events.append(_new_event(event_type, payload, event_id, metadata, 1))
         try:
             records = await self.journal.append(stream, events)
         except EventIdConflict:
@@ -248,13 +245,17 @@ class OrderManager:
         stages = {SIGNAL: signal, SUBMIT: submit} if signal is not None else {SUBMIT: submit}
         self._stages[coid] = stages
         now_ns = submit["wall_ns"]
-        tick = self.ticks(cmd.symbol) if self.ticks is not None else None
-        denial = check_place(cmd, self._risk_context(cmd, now_ns), self.limits, now_ns, tick)
+        if self._kill or self._any_rule:
+            tick = self.ticks(cmd.symbol) if self.ticks is not None else None
+            denial = check_place(cmd, self._risk_context(cmd, now_ns), self.limits, now_ns, tick)
+        else:  # no rule is on and no switch engaged: nothing could deny the order
+            denial = None
         if denial is not None:
             event = denied_event(submitted_event(cmd, sequence), denial)
             await self.append(coid, [(OrderDenied.TYPE, event.to_payload(), f"{coid}:denied")])
             return coid
-        self._rate.record(now_ns)
+        if self.limits.max_orders_per_window is not None:  # otherwise nothing reads the window
+            self._rate.record(now_ns)
         try:
             await self.append(coid, [(OrderSubmitted.TYPE, intent, f"{coid}:submitted")])
         except BaseException:
@@ -441,9 +442,7 @@ class OrderManager:
                        ) -> list[Planned]:
         coid = order.client_order_id
         if outcome.status is OutcomeStatus.CANCELED:
-            return [(OrderCanceled.TYPE,
-                     OrderCanceled(client_order_id=coid, reason="client").to_payload(),
-                     f"{coid}:canceled")]
+            return [translate.canceled(order, "client")]
         if outcome.status is OutcomeStatus.UNKNOWN:
             self._report_error(coid, "cancel outcome unknown", request_id=request_id,
                                reason=outcome.reason)

@@ -84,8 +84,8 @@ def rejected(order: Order, retcode: int | None, reason: str, ticket: int | None)
 def canceled(order: Order, reason: str) -> Planned:
     """The order stopped working."""
     coid = order.client_order_id
-    payload = OrderCanceled(client_order_id=coid, reason=reason).to_payload()
-    return OrderCanceled.TYPE, payload, f"{coid}:canceled"
+    # OrderCanceled(...).to_payload() without the event object (every cancel passes here)
+    return OrderCanceled.TYPE, {"client_order_id": coid, "reason": reason}, f"{coid}:canceled"
 
 
 def expired(order: Order) -> Planned:

@@ -33,6 +33,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -68,23 +69,14 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
     manager.mark_ready()
     loop = asyncio.get_running_loop()
     waiting: dict[str, tuple[frozenset[str], asyncio.Future[str]]] = {}
-    send_ns: list[int] = []
-    journal_ns: list[int] = []
-    handoff_ns: list[int] = []
-    events = 0
-    kinds: dict[str, int] = {}
+    seen: list[str] = []  # every update's kind; figures are worked out after the timing
+    accepted: list[dict[str, Any]] = []  # the acknowledgements' stage stamps
 
     def on_update(update: OrderUpdate) -> None:
-        nonlocal events
-        events += 1
         kind = update.kind
-        kinds[kind] = kinds.get(kind, 0) + 1
+        seen.append(kind)
         if kind == "order.accepted":
-            stages = update.metadata["stages"]
-            submit = stages["submit"]["mono_ns"]
-            send_ns.append(stages["broker_send"]["mono_ns"] - submit)
-            journal_ns.append(stages["journal"]["mono_ns"] - submit)
-            handoff_ns.append(stages["broker_send"]["mono_ns"] - stages["journal"]["mono_ns"])
+            accepted.append(update.metadata["stages"])
         wanted = waiting.get(update.client_order_id)
         if wanted is not None and kind in wanted[0] and not wanted[1].done():
             wanted[1].set_result(kind)
@@ -134,6 +126,16 @@ async def session(url: str, orders: int, in_flight: int, durability: str) -> dic
     loop_cpu = time.thread_time() - loop_cpu_started
     await manager.drain()
     commits = journal.journal.writer.commits
+    events = len(seen)
+    kinds = dict(Counter(seen))
+    send_ns, journal_ns, handoff_ns = [], [], []
+    for stages in accepted:
+        submit = stages["submit"]["mono_ns"]
+        sent = stages["broker_send"]["mono_ns"]
+        journaled = stages["journal"]["mono_ns"]
+        send_ns.append(sent - submit)
+        journal_ns.append(journaled - submit)
+        handoff_ns.append(sent - journaled)
     await journal.close()
     placed = per_worker * in_flight
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -32,6 +33,23 @@ def cmd(**kw: Any) -> PlaceOrder:
 def test_nothing_configured_lets_everything_through() -> None:
     assert check_place(cmd(volume=1e6), RiskContext(open_orders=10**6), RiskLimits(), NOW,
                        None) is None
+
+
+def test_without_any_rule_only_the_kill_switch_denies() -> None:
+    limits = RiskLimits(rate_window_ns=1)
+    assert not limits.any_rule
+    worst = RiskContext(open_orders=10**6, net_position=1e9, open_buy_volume=1e9,
+                        open_sell_volume=1e9, orders_in_window=10**6)
+    for side in ("buy", "sell"):
+        assert check_place(cmd(volume=1e6, side=side, price=9.9), worst, limits, NOW,
+                           None) is None
+
+
+@pytest.mark.parametrize(
+    "field", [f.name for f in dataclasses.fields(RiskLimits) if f.name != "rate_window_ns"]
+)
+def test_any_rule_notices_each_rule(field: str) -> None:
+    assert RiskLimits(**{field: 1}).any_rule
 
 
 @pytest.mark.parametrize(

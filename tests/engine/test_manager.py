@@ -103,6 +103,33 @@ async def test_risk_denial_is_journaled_with_rule_and_numbers_never_sent(
         assert [e.type for e in await journal.read_stream(f"order-{coid}")] == ["order.denied"]
 
 
+async def test_the_order_rate_rule_counts_only_orders_that_went_out(journal_url: str) -> None:
+    from journal import AsyncJournal
+    from oms.domain.risk import RiskLimits
+    from oms.engine.manager import OrderManager
+    from oms.engine.router import OrderRouter
+    from tests.engine.conftest import sim_broker, sim_terminal
+
+    async with await AsyncJournal.open(journal_url) as journal:
+        manager = OrderManager(journal, OrderRouter.single(sim_broker(sim_terminal())),
+                               limits=RiskLimits(max_orders_per_window=2,
+                                                 rate_window_ns=3600 * 10**9))
+        manager.mark_ready()
+        updates = manager.subscribe()
+        for _ in range(3):
+            await manager.place(market())
+        await manager.drain()
+        kinds = [(await updates.next(timeout=5)).kind for _ in range(updates.pending())]
+        assert kinds.count("order.submitted") == 2 and kinds.count("order.filled") == 2
+        assert kinds.count("order.denied") == 1
+
+
+async def test_without_a_rate_limit_no_submit_time_is_kept(rig: Rig) -> None:
+    await rig.manager.place(market())
+    await rig.manager.drain()
+    assert rig.manager._rate.count(0) == 0
+
+
 async def test_kill_switch_blocks_until_cleared(rig: Rig) -> None:
     updates = rig.manager.subscribe()
     await rig.manager.engage_kill_switch("desk halt", by="ops")
@@ -271,3 +298,12 @@ async def test_a_close_by_order_goes_out_as_a_close_by(rig: Rig) -> None:
                  if e.type in ("order.filled", "order.partially_filled")}
     assert journaled == deals
     assert rig.manager.states.orders[coid].status is OrderStatus.FILLED
+
+
+async def test_a_finished_order_leaves_no_working_memory_behind(rig: Rig) -> None:
+    updates = rig.manager.subscribe()
+    coid = await rig.manager.place(market())
+    while (await updates.next(timeout=5)).kind != "order.filled":
+        pass
+    await rig.manager.drain()
+    assert coid not in rig.manager._stages and coid not in rig.manager._ports

@@ -41,7 +41,7 @@ from oms.broker.port import (
     PlaceOrder,
     SendOutcome,
 )
-from oms.broker.worker import Worker
+from oms.broker.worker import InlineWorker, Worker
 from oms.errors import OmsError
 
 R = TypeVar("R")
@@ -95,6 +95,8 @@ class Mt5Broker:
         on_state: Callable[[ConnectionState], None] | None = None,
     ) -> None:
         self._worker = worker
+        # An inline worker's calls are plain function calls: sends skip the awaiting layers.
+        self._call_now = worker.call if type(worker) is InlineWorker else None
         self._login = login or LoginArgs()
         self.policy = policy or AdapterPolicy()
         self._rebuild = rebuild_on_reconnect
@@ -275,8 +277,9 @@ class Mt5Broker:
         fn: Callable[..., tuple[RawReply, ...]],
         *args: Any,
     ) -> SendOutcome:
+        call_now = self._call_now
         try:
-            replies = await self._call(fn, *args)
+            replies = call_now(fn, *args) if call_now is not None else await self._call(fn, *args)
         except BrokerRequestError as exc:
             return _not_sent(client_id, f"refused before sending: {exc}", sent_ns)
         except TimeoutError:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +22,8 @@ from oms.broker.sim import SimulatedTerminal
 from oms.broker.worker import InlineWorker, SameObject
 from oms.domain.enums import Filling, Side, TimeInForce
 from tests.broker.adapter.conftest import Instrumented, limit, market
+
+R = TypeVar("R")
 
 
 async def test_market_order_fills_and_carries_our_keys(
@@ -223,3 +227,32 @@ async def test_concurrent_sends_are_serialised_on_the_worker(
     outcomes = await asyncio.gather(*(broker.place(market(f"G-{n}")) for n in range(20)))
     assert all(o.status is OutcomeStatus.FILLED for o in outcomes)
     assert len({o.order_ticket for o in outcomes}) == 20 == len(sim.positions_get())
+
+
+async def test_sends_call_an_inline_worker_directly_and_any_other_through_run() -> None:
+    runs: list[str] = []
+    calls: list[str] = []
+
+    class Counting(InlineWorker):
+        async def run(self, fn: Callable[..., R], *args: Any) -> R:
+            runs.append(fn.__name__)
+            return await super().run(fn, *args)
+
+    sim = SimulatedTerminal(seed=4, margin_mode="netting")
+    for worker in (Counting(SameObject(sim)), InlineWorker(SameObject(sim))):
+        broker = Mt5Broker(worker)
+        await broker.connect()
+        assert (await broker.place(market("D-1"))).status is OutcomeStatus.FILLED
+    assert runs == ["connect", "symbol_spec", "place"]  # a subclass's own `run` is kept
+    inline = InlineWorker(SameObject(sim))
+    plain_call = inline.call
+
+    def recorded(fn: Callable[..., R], *args: Any) -> R:
+        calls.append(fn.__name__)
+        return plain_call(fn, *args)
+
+    setattr(inline, "call", recorded)  # noqa: B010 - an instance attribute, read at construction
+    direct = Mt5Broker(inline)
+    await direct.connect()
+    await direct.place(market("D-2"))
+    assert calls == ["place"]
