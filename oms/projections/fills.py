@@ -51,12 +51,11 @@ class FillsBlotter(Projection):
             return
         rows = self.rows
         by_deal[deal] = len(rows)
-        get = p.get
-        rows.append(
+        rows.append(  # `p.get` called, not saved: saving it allocates a bound method per deal
             (
                 position, deal, p["client_order_id"], p["account"], p["symbol"],
-                p["side"], p["volume"], p["price"], get("commission", 0.0), get("fee", 0.0),
-                get("swap", 0.0), p["fill_ns"], get("position_id"), at,
+                p["side"], p["volume"], p["price"], p.get("commission", 0.0),
+                p.get("fee", 0.0), p.get("swap", 0.0), p["fill_ns"], p.get("position_id"), at,
             )
         )
 

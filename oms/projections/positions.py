@@ -99,14 +99,14 @@ class Positions(Projection):
             deal_pid = p.get("position_id")
             if deal_pid is not None:
                 pos.position_id = deal_pid
-        get = p.get
-        commission = get("commission")
+        # Method calls, not a saved `p.get`: that would allocate a bound method per deal.
+        commission = p.get("commission")
         if commission:
             pos.commission += commission
-        fee = get("fee")
+        fee = p.get("fee")
         if fee:
             pos.fee += fee
-        swap = get("swap")
+        swap = p.get("swap")
         if swap:
             pos.swap += swap
 
