@@ -91,15 +91,15 @@ class SQLiteBackend(Backend):
     # The batch's last position is found first by stepping over rowids only; the aggregate
     # then reads that range straight from the table. A subquery with LIMIT instead would
     # copy every value through a co-routine, a third more of SQLite's time per row.
-    # The previous hashes come as plain text joined by commas (NULL when one holds a comma or
-    # is no text, which the join would not show):
-    # in an unbroken chain they are the hashes shifted by one row, which the reader checks
-    # on the whole text and then takes from the hashes, one string per event fewer.
     _BATCH_RANGE = (
         f"FROM {TABLE} WHERE position > ?1 AND position <= coalesce(("
         f"SELECT position FROM {TABLE} WHERE position > ?1 ORDER BY position "
         "LIMIT 1 OFFSET ?2 - 1), 9223372036854775807)"
     )
+    # The previous hashes come as plain text joined by commas (NULL when one holds a comma or
+    # is no text, which the join would not show):
+    # in an unbroken chain they are the hashes shifted by one row, which the reader checks
+    # on the whole text and then takes from the hashes, one string per event fewer.
     columns_sql = (
         "SELECT count(*), max(position), json_group_array(position), "
         "json_group_array(stream_id), json_group_array(version), json_group_array(event_id), "
