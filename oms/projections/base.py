@@ -372,7 +372,11 @@ class ProjectionSet:
         """Event type → route over every member (rebuilt when a member changes handlers)."""
         handlers = [p.handlers() for p in self.projections]
         cached = self._table
-        if cached is not None and all(a is b for a, b in zip(cached[0], handlers, strict=True)):
+        if (
+            cached is not None
+            and len(cached[0]) == len(handlers)
+            and all(a is b for a, b in zip(cached[0], handlers, strict=True))
+        ):
             return cached[1]
         routes: dict[str, list[tuple[Projection, Handler]]] = {}
         for projection, table in zip(self.projections, handlers, strict=True):

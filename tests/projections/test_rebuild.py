@@ -264,3 +264,14 @@ def test_members_at_different_positions_catch_up_from_columns(records: list[Reco
     staggered.apply_columns(_columns(records[:100]))  # seen already: changes nothing
     assert staggered.state_hashes() == full.state_hashes()
     assert [p.position for p in staggered.projections] == [LONG] * 4
+
+
+def test_a_member_added_later_is_folded_with_the_others(records: list[Record]) -> None:
+    full = standard_set(MODES)
+    full.apply_many(records[:6_000])
+    growing = ProjectionSet([OrderBook(), Positions(MODES)])
+    growing.apply_columns(_columns(records[:3_000]))
+    growing.projections.append(FillsBlotter())
+    growing.apply_columns(_columns(records[:6_000]))  # the newcomer starts from position 0
+    assert growing.state_hashes() == {
+        name: digest for name, digest in full.state_hashes().items() if name != "kill_switches"}
