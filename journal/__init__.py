@@ -12,12 +12,13 @@ from journal.errors import (
     WrongExpectedVersion,
 )
 from journal.migrate import migrate
-from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
+from journal.model import EventColumns, Head, NewEvent, RecordedEvent, VerifyReport
 from journal.sync import Journal
 
 __all__ = [
     "GENESIS_HASH",
     "AsyncJournal",
+    "EventColumns",
     "EventIdConflict",
     "Head",
     "InvalidEvent",

@@ -18,6 +18,8 @@ COLUMNS = (
     "position, stream_id, version, event_id, type, schema_version, payload, metadata, "
     "recorded_at_ns, prev_hash, hash"
 )
+# What a rebuild folds: no event ids, metadata or hashes (see journal.rows.LightRow).
+LIGHT_COLUMNS = "position, stream_id, version, type, schema_version, payload, recorded_at_ns"
 NOTIFY_CHANNEL = "journal_events"
 # Key of the transaction-level advisory lock that serialises appends on PostgreSQL.
 ADVISORY_LOCK_KEY = 0x6A6F75726E616C  # "journal"
@@ -32,6 +34,8 @@ class Backend:
     # A batch of read_all as one aggregate row of JSON arrays (see journal.rows.from_columns),
     # parameters: after position, limit. None: the backend reads row by row.
     columns_sql: str | None = None
+    # The same for the lighter read (LIGHT_COLUMNS; see journal.rows.light_from_columns).
+    light_columns_sql: str | None = None
 
     def __init__(self, url: sa.URL, durability: Durability) -> None:
         if durability not in DURABILITY_LEVELS:
@@ -87,6 +91,11 @@ class SQLiteBackend(Backend):
     # The batch's last position is found first by stepping over rowids only; the aggregate
     # then reads that range straight from the table. A subquery with LIMIT instead would
     # copy every value through a co-routine, a third more of SQLite's time per row.
+    _BATCH_RANGE = (
+        f"FROM {TABLE} WHERE position > ?1 AND position <= coalesce(("
+        f"SELECT position FROM {TABLE} WHERE position > ?1 ORDER BY position "
+        "LIMIT 1 OFFSET ?2 - 1), 9223372036854775807)"
+    )
     # The previous hashes come as plain text joined by commas (NULL when one holds a comma or
     # is no text, which the join would not show):
     # in an unbroken chain they are the hashes shifted by one row, which the reader checks
@@ -100,9 +109,13 @@ class SQLiteBackend(Backend):
         "CASE WHEN sum(instr(prev_hash, ',') OR typeof(prev_hash) <> 'text') = 0 "
         "THEN group_concat(prev_hash, ',') END, "
         "json_group_array(hash) "
-        f"FROM {TABLE} WHERE position > ?1 AND position <= coalesce(("
-        f"SELECT position FROM {TABLE} WHERE position > ?1 ORDER BY position "
-        "LIMIT 1 OFFSET ?2 - 1), 9223372036854775807)"
+        f"{_BATCH_RANGE}"
+    )
+    light_columns_sql = (
+        "SELECT count(*), max(position), json_group_array(position), "
+        "json_group_array(stream_id), json_group_array(version), json_group_array(type), "
+        "json_group_array(schema_version), '[' || group_concat(payload) || ']', "
+        f"json_group_array(recorded_at_ns) {_BATCH_RANGE}"
     )
     _SYNCHRONOUS: ClassVar[dict[str, str]] = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}
 

@@ -83,6 +83,27 @@ class RecordedEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class EventColumns:
+    """A batch of read_all's events as parallel lists, without event ids, metadata or hashes.
+
+    What a rebuild folds (position, stream, version, type, schema version, payload, commit
+    time), at a fraction of the cost of one RecordedEvent per event: no per-event object to
+    build and free, and three columns fewer to fetch and decode.
+    """
+
+    positions: list[int]
+    stream_ids: list[str]
+    versions: list[int]
+    types: list[str]
+    schema_versions: list[int]
+    payloads: list[Any]
+    recorded_at_ns: list[int]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
+@dataclass(frozen=True, slots=True)
 class Head:
     """The last position and its hash; keep it elsewhere to detect a rewritten tail later."""
 

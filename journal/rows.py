@@ -11,11 +11,14 @@ from typing import Any
 
 from journal.codec import decode_function
 from journal.errors import JournalError
-from journal.model import RecordedEvent
+from journal.model import EventColumns, RecordedEvent
 
 # A row in COLUMNS order: position, stream_id, version, event_id, type, schema_version,
 # payload, metadata, recorded_at_ns, prev_hash, hash.
 Row = tuple[int, str, int, str, str, int, str, str, int, str, str]
+# A row of the rebuild's lighter read in LIGHT_COLUMNS order: position, stream_id, version,
+# type, schema_version, payload, recorded_at_ns.
+LightRow = tuple[int, str, int, str, int, str, int]
 
 # Replay builds millions of events, so they are not built through the frozen dataclass's
 # __init__ (one object.__setattr__ call per field). Instead the fields are stored into an
@@ -84,11 +87,16 @@ def to_events(rows: Iterable[Any]) -> list[RecordedEvent]:
             event.__class__ = final
             append(event)
     except (ValueError, TypeError) as exc:  # orjson's JSONDecodeError is a ValueError
-        raise JournalError(
-            f"the stored event at position {position} does not decode ({exc}); "
-            "the journal was altered outside the journal: run `oms verify`"
-        ) from exc
+        raise _undecodable(position, exc) from exc
     return events
+
+
+def _undecodable(position: int | None, exc: Exception) -> JournalError:
+    """The error for a stored row whose JSON does not parse, naming its position."""
+    return JournalError(
+        f"the stored event at position {position} does not decode ({exc}); "
+        "the journal was altered outside the journal: run `oms verify`"
+    )
 
 
 # The columnar read (SQLite): one aggregate query per batch hands back every column as one
@@ -113,10 +121,8 @@ def from_columns(columns: Sequence[Any], after: int) -> list[RecordedEvent] | No
     count = columns[0]
     if not count:
         return []
-    for index in _INTEGER_ARRAYS:
-        text = columns[index]
-        if type(text) is not str or "." in text:
-            return None
+    if not _integers_exact(columns, _INTEGER_ARRAYS):
+        return None
     chain = columns[_PREV_HASHES]
     if type(chain) is not str:
         return None
@@ -137,14 +143,7 @@ def from_columns(columns: Sequence[Any], after: int) -> list[RecordedEvent] | No
     for values in decoded:
         if len(values) != count:  # a payload text holding more or fewer than one value
             return None
-    positions = decoded[0]
-    first, last = positions[0], positions[-1]
-    if type(first) is not int or first <= after or last != columns[1]:
-        return None
-    if last - first + 1 == count:
-        if positions != list(range(first, last + 1)):
-            return None
-    elif not all(map(lt, positions, islice(positions, 1, None))):
+    if not _in_order(decoded[0], count, after, columns[1]):
         return None
     twin = _UnfrozenRecordedEvent
     final = RecordedEvent
@@ -167,3 +166,70 @@ def from_columns(columns: Sequence[Any], after: int) -> list[RecordedEvent] | No
         event.__class__ = final
         append(event)
     return events
+
+
+def _integers_exact(columns: Sequence[Any], indexes: tuple[int, ...]) -> bool:
+    """True when every integer column came back as digits (no REAL rounded by SQLite)."""
+    for index in indexes:
+        text = columns[index]
+        if type(text) is not str or "." in text:
+            return False
+    return True
+
+
+def _in_order(positions: list[Any], count: int, after: int, last: int) -> bool:
+    """True when the aggregate's positions rise strictly from after `after` to `last`."""
+    first = positions[0]
+    if type(first) is not int or first <= after or positions[-1] != last:
+        return False
+    if last - first + 1 == count:
+        return positions == list(range(first, last + 1))
+    return all(map(lt, positions, islice(positions, 1, None)))
+
+
+# The lighter read a rebuild uses (see SQLiteBackend.light_columns_sql): count, last position,
+# then positions, stream ids, versions, types, schema versions, payloads, commit times.
+_LIGHT_INTEGER_ARRAYS = (2, 4, 6, 8)
+
+
+def light_from_columns(columns: Sequence[Any], after: int) -> EventColumns | None:
+    """Decode one aggregate row of the lighter read; None when a guard does not hold."""
+    count = columns[0]
+    if not count:
+        return EventColumns([], [], [], [], [], [], [])
+    if not _integers_exact(columns, _LIGHT_INTEGER_ARRAYS):
+        return None
+    decode = _decode
+    try:
+        decoded = [decode(text) for text in islice(columns, _FIRST_ARRAY, None)]
+    except (ValueError, TypeError):  # malformed stored JSON, a NULL group_concat, no text
+        return None
+    for values in decoded:
+        if type(values) is not list or len(values) != count:
+            return None
+    if not _in_order(decoded[0], count, after, columns[1]):
+        return None
+    positions, stream_ids, versions, types, schema_versions, payloads, recorded = decoded
+    return EventColumns(positions, stream_ids, versions, types, schema_versions, payloads,
+                        recorded)
+
+
+def light_from_rows(rows: Sequence[Any]) -> EventColumns:
+    """Columns of stored light rows; a payload that does not decode is named by its position."""
+    if not rows:
+        return EventColumns([], [], [], [], [], [], [])
+    positions, stream_ids, versions, types, schema_versions, texts, recorded = map(
+        list, zip(*rows, strict=True)
+    )
+    decode = _decode
+    try:
+        payloads = [decode(text) for text in texts]
+    except (ValueError, TypeError):
+        for position, text in zip(positions, texts, strict=True):  # name the first bad one
+            try:
+                decode(text)
+            except (ValueError, TypeError) as exc:
+                raise _undecodable(position, exc) from exc
+        raise
+    return EventColumns(positions, stream_ids, versions, types, schema_versions, payloads,
+                        recorded)

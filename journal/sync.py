@@ -9,15 +9,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
 
-from journal.backends import COLUMNS, TABLE, Backend, Durability, backend_for
+from journal.backends import COLUMNS, LIGHT_COLUMNS, TABLE, Backend, Durability, backend_for
 from journal.codec import DEFAULT_MAX_PAYLOAD_BYTES, GENESIS_HASH, check_identifier
 from journal.errors import InvalidEvent, JournalError, JournalUnavailable, NotMigrated
-from journal.model import Head, NewEvent, RecordedEvent, VerifyReport
-from journal.rows import Row, collector_paused, from_columns, to_events
+from journal.model import EventColumns, Head, NewEvent, RecordedEvent, VerifyReport
+from journal.rows import (
+    LightRow,
+    Row,
+    collector_paused,
+    from_columns,
+    light_from_columns,
+    light_from_rows,
+    to_events,
+)
 from journal.verify import verify_rows
 from journal.writer import AppendRequest, GroupCommitWriter, ThreadWaiter, prepare_append
 
@@ -27,6 +35,8 @@ log = logging.getLogger(__name__)
 # A batch as fetched, before decoding: (events in it, its last position, the backend's form:
 # one aggregate row of JSON arrays, or a list of stored rows).
 Fetched = tuple[int, int, Any]
+# A decoded batch: RecordedEvents (read_all) or columns (the rebuild's lighter read).
+Batch = TypeVar("Batch", list[RecordedEvent], EventColumns)
 
 
 class Journal:
@@ -60,7 +70,12 @@ class Journal:
         self._sql_stream = b(f"SELECT {COLUMNS} FROM {TABLE} WHERE stream_id = ? AND version > ? "
                              "ORDER BY version")
         self._sql_head = f"SELECT position, hash FROM {TABLE} ORDER BY position DESC LIMIT 1"
+        self._sql_light = b(f"SELECT {LIGHT_COLUMNS} FROM {TABLE} WHERE position > ? "
+                            "ORDER BY position LIMIT ?")
         self._sql_columns = b(backend.columns_sql) if backend.columns_sql else None
+        self._sql_light_columns = (
+            b(backend.light_columns_sql) if backend.light_columns_sql else None
+        )
         # Fetches the next batch of a long read_all while the caller works on the current one.
         self._reader: ThreadPoolExecutor | None = None
         self._reader_lock = threading.Lock()
@@ -177,6 +192,27 @@ class Journal:
     ) -> Generator[tuple[list[RecordedEvent], Future[Fetched] | None], None, None]:
         """read_all's events batch by batch, each with the fetch of the next one already
         running (None when there is none), so an async caller can await it off its loop."""
+        return self._batches(from_position, limit, False, self._decode)
+
+    def column_batches(
+        self, from_position: int = 0, limit: int | None = None
+    ) -> Generator[tuple[EventColumns, Future[Fetched] | None], None, None]:
+        """The events of read_all for a rebuild, as columns without ids, metadata or hashes.
+
+        Same order, batching and read-ahead as `batches`; each batch is an EventColumns.
+        Cheaper to fetch and decode than RecordedEvents; what it leaves out is not read, so
+        a damaged metadata text or hash does not stop it (`verify` is the check for those).
+        """
+        return self._batches(from_position, limit, True, self._decode_light)
+
+    def _batches(
+        self,
+        from_position: int,
+        limit: int | None,
+        light: bool,
+        decode: Callable[[int, int, Fetched], Batch],
+    ) -> Generator[tuple[Batch, Future[Fetched] | None], None, None]:
+        """The batch loop shared by both reads: fetch ahead, decode here, stop when short."""
         _check_non_negative(from_position, "from_position")
         if limit is not None:
             _check_non_negative(limit, "limit")
@@ -186,33 +222,34 @@ class Journal:
         want = size if remaining is None else min(size, remaining)
         if want == 0:
             return
-        fetched = self._fetch(after, want)
+        fetched = self._fetch(after, want, light)
         pending: Future[Fetched] | None = None
         try:
             while True:
                 count, last, _ = fetched
                 ahead = size if remaining is None else min(size, remaining - count)
                 if count == want and ahead > 0:
-                    pending = self._fetch_ahead(last, ahead)
+                    pending = self._fetch_ahead(last, ahead, light)
                 with collector_paused():  # no caller code runs inside: it ends before the yield
-                    events = self._decode(after, want, fetched)
-                if not events:
+                    batch = decode(after, want, fetched)
+                got = len(batch)
+                if not got:
                     return
-                yield events, pending
+                after = _last_position(batch)
+                yield batch, pending
                 if remaining is not None:
-                    remaining -= len(events)
-                if len(events) < want:
+                    remaining -= got
+                if got < want:
                     return
                 want = size if remaining is None else min(size, remaining)
                 if want == 0:
                     return
-                after = events[-1].position
                 if pending is not None and (after, want) == (last, ahead):
                     fetched = pending.result()
                 else:  # read row by row, which saw another batch than the aggregate
                     if pending is not None:
                         pending.cancel()
-                    fetched = self._fetch(after, want)
+                    fetched = self._fetch(after, want, light)
                 pending = None
         finally:
             if pending is not None:
@@ -223,9 +260,9 @@ class Journal:
         with collector_paused():
             return self._decode(from_position, limit, self._fetch(from_position, limit))
 
-    def _fetch(self, after: int, limit: int) -> Fetched:
+    def _fetch(self, after: int, limit: int, light: bool = False) -> Fetched:
         """Up to `limit` events after `after` as the backend hands them out, undecoded."""
-        sql = self._sql_columns
+        sql = self._sql_light_columns if light else self._sql_columns
         if limit < 1:
             return 0, after, []
         if sql is not None:
@@ -237,23 +274,23 @@ class Journal:
                 raise
             except Exception as exc:  # e.g. a BLOB written by hand: JSON cannot hold it
                 if "no such function" in str(exc):  # SQLite built without JSON
-                    self._sql_columns = None
+                    self._sql_columns = self._sql_light_columns = None
             else:
                 return row[0], row[1], row
-        rows = self.read_rows(after, limit)
+        rows = self._read_light_rows(after, limit) if light else self.read_rows(after, limit)
         return len(rows), rows[-1][0] if rows else after, rows
 
-    def _fetch_ahead(self, after: int, limit: int) -> Future[Fetched]:
+    def _fetch_ahead(self, after: int, limit: int, light: bool) -> Future[Fetched]:
         """_fetch on the reader thread (started on first use)."""
         with self._reader_lock:
             if self._reader is None:
                 self._reader = ThreadPoolExecutor(2, thread_name_prefix="journal-read")
             try:
-                return self._reader.submit(self._fetch, after, limit)
+                return self._reader.submit(self._fetch, after, limit, light)
             except RuntimeError:  # interpreter shutting down: fetch here instead
                 pass
         done: Future[Fetched] = Future()
-        done.set_result(self._fetch(after, limit))
+        done.set_result(self._fetch(after, limit, light))
         return done
 
     def _decode(self, after: int, limit: int, fetched: Fetched) -> list[RecordedEvent]:
@@ -265,6 +302,23 @@ class Journal:
         if events is None:
             events = to_events(self.read_rows(after, limit))
         return events
+
+    def _decode_light(self, after: int, limit: int, fetched: Fetched) -> EventColumns:
+        """Columns of a fetched light batch; an aggregate failing a guard is read row by row."""
+        data = fetched[2]
+        if isinstance(data, list):
+            return light_from_rows(data)
+        columns = light_from_columns(data, after)
+        if columns is None:
+            columns = light_from_rows(self._read_light_rows(after, limit))
+        return columns
+
+    def _read_light_rows(self, from_position: int, limit: int) -> list[LightRow]:
+        """Up to `limit` rows of the lighter read's columns after `from_position`."""
+        with self._cursor() as cur:
+            cur.execute(self._sql_light, (from_position, limit))
+            rows: list[LightRow] = cur.fetchall()
+            return rows
 
     def read_rows(self, from_position: int, limit: int) -> list[Row]:
         """Up to `limit` stored rows after `from_position`, undecoded (one query)."""
@@ -356,6 +410,13 @@ class Journal:
                 cur.close()
         finally:
             pooled.close()
+
+
+def _last_position(batch: list[RecordedEvent] | EventColumns) -> int:
+    """The position of a decoded batch's last event (the batch is not empty)."""
+    if isinstance(batch, EventColumns):
+        return batch.positions[-1]
+    return batch[-1].position
 
 
 def _check_non_negative(value: int, what: str) -> None:

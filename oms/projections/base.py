@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, Self
+from operator import attrgetter, itemgetter
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import orjson
 
@@ -24,10 +25,57 @@ from oms.domain.errors import EventDecodeError
 from oms.domain.records import JournalRecord
 from oms.errors import OmsError
 
-Handler = Callable[[JournalRecord, dict[str, Any]], None]
+Handler = Callable[[dict[str, Any], int, int], None]
+"""A fold step: `(payload at its current version, position, recorded_at_ns)`."""
 SNAPSHOT_FORMAT = 1
 _CURRENT = REGISTRY.current
 _MALFORMED = (KeyError, TypeError, ValueError, AttributeError, EventDecodeError)
+Row = tuple[int, str, int, Any, int, str]
+"""What a fold reads of a record: position, type, schema version, payload, recorded_at_ns,
+stream id (the last only for error entries)."""
+
+
+class Columns(Protocol):
+    """Records as parallel lists, the shape folds read (`journal.EventColumns` has it)."""
+
+    @property
+    def positions(self) -> Sequence[int]: ...
+    @property
+    def stream_ids(self) -> Sequence[str]: ...
+    @property
+    def types(self) -> Sequence[str]: ...
+    @property
+    def schema_versions(self) -> Sequence[int]: ...
+    @property
+    def payloads(self) -> Sequence[Any]: ...
+    @property
+    def recorded_at_ns(self) -> Sequence[int]: ...
+
+
+def _rows_of_columns(columns: Columns) -> Iterator[Row]:
+    """The rows a fold reads, zipped from columns (no object per record)."""
+    return zip(
+        columns.positions, columns.types, columns.schema_versions, columns.payloads,
+        columns.recorded_at_ns, columns.stream_ids, strict=True,
+    )
+
+
+def _fold_row(projection: Projection, row: Row) -> None:
+    """One row into one projection (members catching up one by one)."""
+    projection._fold_rows((row,))
+
+
+_POSITION = attrgetter("position")
+_ROW_POSITION = itemgetter(0)
+_T = TypeVar("_T")
+
+
+class _MemberErrors(Exception):
+    """Raised by a fan-out after every member ran: the members whose fold step failed."""
+
+    def __init__(self, failures: Sequence[tuple[Projection, BaseException]]) -> None:
+        super().__init__(failures)
+        self.failures = failures
 
 
 class ProjectionError(OmsError):
@@ -102,20 +150,20 @@ class Projection:
 
     def apply(self, record: JournalRecord) -> None:
         """Fold one record (ignored when at or below `position`)."""
-        if record.position <= self.position:
-            return
-        handler = self._handlers.get(record.type)
-        if handler is not None:
-            _dispatch(self, handler, record)
-        self.position = record.position
+        self._fold_records((record,))
 
     def apply_many(self, records: Iterable[JournalRecord]) -> None:
         """Fold records in position order; the fast path for replay."""
         with gc_paused():
-            self._fold_many(records)
+            self._fold_records(records)
 
-    def _fold_many(self, records: Iterable[JournalRecord]) -> None:
-        """`apply_many` without the collector pause."""
+    def apply_columns(self, columns: Columns) -> None:
+        """Fold a batch of the journal's columns (`Journal.column_batches`): a rebuild."""
+        with gc_paused():
+            self._fold_rows(_rows_of_columns(columns))
+
+    def _fold_records(self, records: Iterable[JournalRecord]) -> None:
+        """`_fold_rows` over records, reading their attributes in place (no row built)."""
         get = self._handlers.get
         current = _CURRENT
         position = self.position
@@ -124,17 +172,37 @@ class Projection:
             if pos <= position:
                 continue
             position = pos
-            handler = get(record.type)
+            event_type = record.type
+            handler = get(event_type)
             if handler is None:
                 continue
             try:
-                if record.schema_version == current[record.type]:
-                    handler(record, record.payload)
-                else:
-                    handler(record, REGISTRY.upcast(record.type, record.schema_version,
-                                                    record.payload))
+                payload = record.payload
+                if record.schema_version != current[event_type]:
+                    payload = REGISTRY.upcast(event_type, record.schema_version, payload)
+                handler(payload, pos, record.recorded_at_ns)
             except _MALFORMED as exc:
                 self.record_error(record, exc)
+        self.position = position
+
+    def _fold_rows(self, rows: Iterable[Row]) -> None:
+        """The fold itself, over rows in position order (rows at or below `position` skip)."""
+        get = self._handlers.get
+        current = _CURRENT
+        position = self.position
+        for pos, event_type, schema_version, payload, at, stream_id in rows:
+            if pos <= position:
+                continue
+            position = pos
+            handler = get(event_type)
+            if handler is None:
+                continue
+            try:
+                if schema_version != current[event_type]:
+                    payload = REGISTRY.upcast(event_type, schema_version, payload)
+                handler(payload, pos, at)
+            except _MALFORMED as exc:
+                self.error_at(pos, event_type, stream_id, exc)
         self.position = position
 
     @classmethod
@@ -153,11 +221,16 @@ class Projection:
 
     def record_error(self, record: JournalRecord, exc: BaseException) -> None:
         """Keep a row the fold could not use, with why."""
+        self.error_at(record.position, record.type, record.stream_id, exc)
+
+    def error_at(self, position: int, event_type: str, stream_id: str,
+                 exc: BaseException) -> None:
+        """`record_error` from the record's fields, for folds over columns."""
         self.errors.append(
             {
-                "position": record.position,
-                "type": record.type,
-                "stream_id": record.stream_id,
+                "position": position,
+                "type": event_type,
+                "stream_id": stream_id,
                 "error": f"{type(exc).__name__}: {exc}",
             }
         )
@@ -223,25 +296,15 @@ class Projection:
             return snapshot, _digest(snapshot["position"], snapshot["errors"], snapshot["state"])
 
 
-def _dispatch(projection: Projection, handler: Handler, record: JournalRecord) -> None:
-    """Call one handler with the payload at its current version, keeping bad rows aside."""
-    try:
-        if record.schema_version == _CURRENT[record.type]:
-            payload = record.payload
-        else:
-            payload = REGISTRY.upcast(record.type, record.schema_version, record.payload)
-        handler(record, payload)
-    except _MALFORMED as exc:
-        projection.record_error(record, exc)
+Route = tuple[int, Handler, tuple["Projection", ...]]
 
 
-def _route(
-    event_type: str, targets: list[tuple[Projection, Handler]]
-) -> tuple[int, Handler, tuple[Projection, ...]]:
+def _route(event_type: str, targets: list[tuple[Projection, Handler]]) -> Route:
     """(current version, one callable, who to blame when it fails) for one event type.
 
-    One target: its handler as is, errors recorded on it. Several: a callable that runs each
-    and records its own errors, so one projection's bad luck never skips another's fold.
+    One target: its handler as is, errors recorded on it. Several: a callable that runs
+    each, then raises `_MemberErrors` naming the members that failed, so one projection's
+    bad luck never skips another's fold.
     """
     version = _CURRENT.get(event_type, 1)
     if len(targets) == 1:
@@ -251,28 +314,34 @@ def _route(
     if len(members) == 3:  # the standard set on fills: unrolled, it is the hottest route
         (first, one), (second, two), (third, three) = members
 
-        def fan_out_3(record: JournalRecord, payload: dict[str, Any]) -> None:
+        def fan_out_3(payload: dict[str, Any], position: int, at: int) -> None:
+            failures = None
             try:
-                one(record, payload)
+                one(payload, position, at)
             except _MALFORMED as exc:
-                first.record_error(record, exc)
+                failures = [(first, exc)]
             try:
-                two(record, payload)
+                two(payload, position, at)
             except _MALFORMED as exc:
-                second.record_error(record, exc)
+                failures = [*(failures or ()), (second, exc)]
             try:
-                three(record, payload)
+                three(payload, position, at)
             except _MALFORMED as exc:
-                third.record_error(record, exc)
+                failures = [*(failures or ()), (third, exc)]
+            if failures:
+                raise _MemberErrors(failures)
 
         return version, fan_out_3, (first, second, third)
 
-    def fan_out(record: JournalRecord, payload: dict[str, Any]) -> None:
+    def fan_out(payload: dict[str, Any], position: int, at: int) -> None:
+        failures = []
         for projection, each in members:
             try:
-                each(record, payload)
+                each(payload, position, at)
             except _MALFORMED as exc:
-                projection.record_error(record, exc)
+                failures.append((projection, exc))
+        if failures:
+            raise _MemberErrors(failures)
 
     return version, fan_out, tuple(p for p, _ in targets)
 
@@ -282,6 +351,7 @@ class ProjectionSet:
 
     def __init__(self, projections: Iterable[Projection]) -> None:
         self.projections = list(projections)
+        self._table: tuple[list[dict[str, Handler]], dict[str, Route]] | None = None
 
     def apply(self, record: JournalRecord) -> None:
         """Fold one record into every member."""
@@ -291,46 +361,106 @@ class ProjectionSet:
     def apply_many(self, records: Iterable[JournalRecord]) -> None:
         """Fold records into every member; members at different positions fold one by one."""
         with gc_paused():
-            self._fold_many(records)
+            self._fold_records(records)
 
-    def _fold_many(self, records: Iterable[JournalRecord]) -> None:
-        """`apply_many` without the collector pause."""
+    def apply_columns(self, columns: Columns) -> None:
+        """Fold a batch of the journal's columns (`Journal.column_batches`): a rebuild."""
+        with gc_paused():
+            self._fold_rows(_rows_of_columns(columns))
+
+    def _routes(self) -> dict[str, Route]:
+        """Event type → route over every member (rebuilt when a member changes handlers)."""
+        handlers = [p.handlers() for p in self.projections]
+        cached = self._table
+        if (
+            cached is not None
+            and len(cached[0]) == len(handlers)
+            and all(a is b for a, b in zip(cached[0], handlers, strict=True))
+        ):
+            return cached[1]
+        routes: dict[str, list[tuple[Projection, Handler]]] = {}
+        for projection, table in zip(self.projections, handlers, strict=True):
+            for event_type, handler in table.items():
+                routes.setdefault(event_type, []).append((projection, handler))
+        built = {t: _route(t, targets) for t, targets in routes.items()}
+        self._table = (handlers, built)
+        return built
+
+    def _align(self, items: Iterator[_T], position_of: Callable[[_T], int],
+               fold_one: Callable[[Projection, _T], None]) -> bool:
+        """Fold one by one until every member has reached the one furthest ahead; False when
+        the items ran out first."""
+        members = self.projections
+        if all(p.position == members[0].position for p in members):
+            return True
+        ahead = max(p.position for p in members)
+        for item in items:
+            for projection in members:
+                fold_one(projection, item)
+            if position_of(item) >= ahead:
+                return True
+        return False
+
+    def _fold_records(self, records: Iterable[JournalRecord]) -> None:
+        """`_fold_rows` over records, reading their attributes in place (no row built)."""
         members = self.projections
         records = iter(records)
-        if len({p.position for p in members}) > 1:
-            # One by one until every member has reached the one furthest ahead, then together.
-            ahead = max(p.position for p in members)
-            for record in records:
-                for projection in members:
-                    projection.apply(record)
-                if record.position >= ahead:
-                    break
-            else:
-                return
-        routes: dict[str, list[tuple[Projection, Handler]]] = {}
-        for projection in members:
-            for event_type, handler in projection.handlers().items():
-                routes.setdefault(event_type, []).append((projection, handler))
-        table = {t: _route(t, targets) for t, targets in routes.items()}
-        get = table.get
-        position = members[0].position if members else 0
+        if not members or not self._align(records, _POSITION, Projection.apply):
+            return
+        get = self._routes().get
+        upcast = REGISTRY.upcast
+        position = members[0].position
         for record in records:
             pos = record.position
             if pos <= position:
                 continue
             position = pos
-            route = get(record.type)
+            event_type = record.type
+            route = get(event_type)
             if route is None:
                 continue
             version, handler, owner = route
-            payload = record.payload
             try:
+                payload = record.payload
                 if record.schema_version != version:
-                    payload = REGISTRY.upcast(record.type, record.schema_version, payload)
-                handler(record, payload)
+                    payload = upcast(event_type, record.schema_version, payload)
+                handler(payload, pos, record.recorded_at_ns)
+            except _MemberErrors as failed:
+                for projection, exc in failed.failures:
+                    projection.record_error(record, exc)
             except _MALFORMED as exc:
                 for projection in owner:
                     projection.record_error(record, exc)
+        for projection in members:
+            projection.position = position
+
+    def _fold_rows(self, rows: Iterable[Row]) -> None:
+        """Fold rows into every member: one dispatch per row once they all stand together."""
+        members = self.projections
+        rows = iter(rows)
+        if not members or not self._align(rows, _ROW_POSITION, _fold_row):
+            return
+        get = self._routes().get
+        upcast = REGISTRY.upcast
+        position = members[0].position
+        for pos, event_type, schema_version, payload, at, stream_id in rows:
+            if pos <= position:
+                continue
+            position = pos
+            route = get(event_type)
+            if route is None:
+                continue
+            version, handler, owner = route
+            try:
+                if schema_version != version:
+                    payload = upcast(event_type, schema_version, payload)
+                handler(payload, pos, at)
+            except _MemberErrors as failed:
+                for projection, exc in failed.failures:
+                    projection.error_at(pos, event_type, stream_id, exc)
+            except _MALFORMED as exc:
+                for projection in owner:
+                    projection.error_at(pos, event_type, stream_id, exc)
         for projection in members:
             projection.position = position
 
@@ -345,7 +475,7 @@ class ProjectionSet:
         """
         gc.collect()
         with gc_paused():
-            self._fold_many(records)
+            self._fold_records(records)
             gc.freeze()
 
     def state_hashes(self) -> dict[str, str]:

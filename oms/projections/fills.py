@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from oms.domain.records import JournalRecord
 from oms.domain.transitions import FILLED_T, PARTIALLY_FILLED_T
 from oms.projections.base import Projection
 
@@ -44,7 +43,7 @@ class FillsBlotter(Projection):
         self.duplicates = 0
         self._handlers = {PARTIALLY_FILLED_T: self._on_fill, FILLED_T: self._on_fill}
 
-    def _on_fill(self, record: JournalRecord, p: dict[str, Any]) -> None:
+    def _on_fill(self, p: dict[str, Any], position: int, at: int) -> None:
         deal = p["deal_ticket"]
         key = (p["account"], deal)
         by_deal = self.by_deal
@@ -53,12 +52,11 @@ class FillsBlotter(Projection):
             return
         rows = self.rows
         by_deal[key] = len(rows)
-        get = p.get
-        rows.append(
+        rows.append(  # `p.get` called, not saved: saving it allocates a bound method per deal
             (
-                record.position, deal, p["client_order_id"], p["account"], p["symbol"],
-                p["side"], p["volume"], p["price"], get("commission", 0.0), get("fee", 0.0),
-                get("swap", 0.0), p["fill_ns"], get("position_id"), record.recorded_at_ns,
+                position, deal, p["client_order_id"], p["account"], p["symbol"],
+                p["side"], p["volume"], p["price"], p.get("commission", 0.0),
+                p.get("fee", 0.0), p.get("swap", 0.0), p["fill_ns"], p.get("position_id"), at,
             )
         )
 

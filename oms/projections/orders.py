@@ -11,7 +11,6 @@ from typing import Any
 
 from oms.domain.enums import OPEN_STATUSES, OrderStatus
 from oms.domain.order import FOLDS, ROW_FIELDS, Order, OrderFold
-from oms.domain.records import JournalRecord
 from oms.domain.transitions import (
     ACCEPTED_T,
     DENIED_T,
@@ -69,20 +68,20 @@ class OrderBook(Projection):
 
         if event_type in _TERMS_TYPES:
 
-            def handle_opening(record: JournalRecord, payload: dict[str, Any]) -> None:
-                order = opened(event_type, payload, record.recorded_at_ns)
+            def handle_opening(payload: dict[str, Any], _position: int, at: int) -> None:
+                order = opened(event_type, payload, at)
                 known = setdefault(order.client_order_id, order)
                 if known is not order:  # a second intent for the same id: the fold records it
-                    fold(known, event_type, payload, record.recorded_at_ns)
+                    fold(known, event_type, payload, at)
 
             return handle_opening
 
-        def handle(record: JournalRecord, payload: dict[str, Any]) -> None:
+        def handle(payload: dict[str, Any], _position: int, at: int) -> None:
             coid = payload["client_order_id"]
             order = orders.get(coid)
             if order is None:
                 order = orders[coid] = new_order(coid)
-            fold(order, event_type, payload, record.recorded_at_ns)
+            fold(order, event_type, payload, at)
 
         return handle
 
@@ -101,15 +100,15 @@ class OrderBook(Projection):
 
         if event_type in _TERMS_TYPES:
 
-            def handle_opening(record: JournalRecord, payload: dict[str, Any]) -> None:
+            def handle_opening(payload: dict[str, Any], _position: int, at: int) -> None:
                 coid = payload["client_order_id"]
                 order = orders.get(coid)
                 if order is None:
-                    order = orders[coid] = opened(event_type, payload, record.recorded_at_ns)
+                    order = orders[coid] = opened(event_type, payload, at)
                     if order.status in open_statuses:
                         open_orders[coid] = order
                 else:
-                    fold(order, event_type, payload, record.recorded_at_ns)
+                    fold(order, event_type, payload, at)
                 _note_sequence(sequences, coid)
 
             return handle_opening
@@ -117,13 +116,13 @@ class OrderBook(Projection):
         ticketing = event_type in _TICKET_TYPES
         stable = event_type in _OPENNESS_STABLE
 
-        def handle(record: JournalRecord, payload: dict[str, Any]) -> None:
+        def handle(payload: dict[str, Any], _position: int, at: int) -> None:
             coid = payload["client_order_id"]
             order = orders.get(coid)
             if order is None:
                 order = orders[coid] = Order(coid)
             was_open = order.status in open_statuses
-            fold(order, event_type, payload, record.recorded_at_ns)
+            fold(order, event_type, payload, at)
             if not stable and (order.status in open_statuses) is not was_open:
                 if was_open:
                     del open_orders[coid]

@@ -17,7 +17,6 @@ from typing import Any
 
 from oms.domain.enums import AccountMode
 from oms.domain.positions import DEFAULT_SPEC, POSITION_FIELDS, Position, SymbolSpec
-from oms.domain.records import JournalRecord
 from oms.domain.transitions import FILLED_T, PARTIALLY_FILLED_T
 from oms.projections.base import Projection, ProjectionError, canonical_json
 
@@ -66,7 +65,7 @@ class Positions(Projection):
         entry = self._books[account] = (self.mode(account) is AccountMode.HEDGING, book)
         return entry
 
-    def _on_fill(self, record: JournalRecord, p: dict[str, Any]) -> None:
+    def _on_fill(self, p: dict[str, Any], _position: int, at: int) -> None:
         deal = p["deal_ticket"]
         deals = self.deals
         if deal in deals:
@@ -88,7 +87,7 @@ class Positions(Projection):
                 pos = book[pid] = self.positions[key] = Position(key, account, symbol)
                 pos.position_id = deal_pid
             _, excess = pos.trade(p["side"], p["volume"], p["price"], spec,
-                                  record.recorded_at_ns, False)
+                                  at, False)
             if excess:
                 self._excess(pos, deal, excess)
         else:
@@ -96,18 +95,18 @@ class Positions(Projection):
             if pos is None:
                 key = f"{account}|{symbol}"
                 pos = book[symbol] = self.positions[key] = Position(key, account, symbol)
-            pos.trade(p["side"], p["volume"], p["price"], spec, record.recorded_at_ns, True)
+            pos.trade(p["side"], p["volume"], p["price"], spec, at, True)
             deal_pid = p.get("position_id")
             if deal_pid is not None:
                 pos.position_id = deal_pid
-        get = p.get
-        commission = get("commission")
+        # Method calls, not a saved `p.get`: that would allocate a bound method per deal.
+        commission = p.get("commission")
         if commission:
             pos.commission += commission
-        fee = get("fee")
+        fee = p.get("fee")
         if fee:
             pos.fee += fee
-        swap = get("swap")
+        swap = p.get("swap")
         if swap:
             pos.swap += swap
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from oms.domain.events import KillSwitchCleared, KillSwitchEngaged
-from oms.domain.records import JournalRecord
 from oms.domain.risk import RateWindow, RiskContext
 from oms.projections.base import Projection
 from oms.projections.orders import OrderBook
@@ -32,15 +31,15 @@ class KillSwitches(Projection):
             KillSwitchCleared.TYPE: self._on_cleared,
         }
 
-    def _on_engaged(self, record: JournalRecord, p: dict[str, Any]) -> None:
+    def _on_engaged(self, p: dict[str, Any], position: int, at: int) -> None:
         self.engaged_by[p.get("account") or GLOBAL] = {
             "reason": p["reason"],
             "by": p["by"],
-            "position": record.position,
-            "recorded_at_ns": record.recorded_at_ns,
+            "position": position,
+            "recorded_at_ns": at,
         }
 
-    def _on_cleared(self, record: JournalRecord, p: dict[str, Any]) -> None:
+    def _on_cleared(self, p: dict[str, Any], _position: int, _at: int) -> None:
         self.engaged_by.pop(p.get("account") or GLOBAL, None)
 
     def engaged(self, account: str) -> bool:

@@ -3,10 +3,11 @@
 `bench.py replay` folds records already in memory; this one starts where a restart starts:
 a SQLite journal file of N events (the same seeded synthetic session, appended once and
 kept in the temporary folder for later runs). A fresh process reads it from position 0 in
-batches (the next one fetched on the journal's reader thread meanwhile), decodes every row
-and folds it into every projection (order book, positions, fills). Figures: `events_per_s`
-(read + decode + fold, wall time), `read_events_per_s` (read + decode alone),
-`peak_rss_mb` of that process, and the state hashes (they differ from
+batches (`Journal.column_batches`, the rebuild's lighter read; the next batch fetched on the
+journal's reader thread meanwhile), decodes every row and folds it into every projection
+(order book, positions, fills). Figures: `events_per_s` (read + decode + fold, wall time),
+`read_columns_per_s` (that read + decode alone), `read_events_per_s` (`read_all`, every
+column as RecordedEvents), `peak_rss_mb` of that process, and the state hashes (they differ from
 `bench.py replay`'s because the journal stamps its own `recorded_at_ns` on every row).
 
 The same process then replays the way a start without snapshots does, through the engine:
@@ -133,11 +134,18 @@ def _measure(url: str, store_url: str, out: Any) -> None:
             count = sum(1 for _ in journal.read_all())
         read_s = time.perf_counter() - started
         read_cpu_s = time.process_time() - cpu
+        started = time.perf_counter()
+        cpu = time.process_time()
+        with gc_paused():
+            columns_count = sum(len(columns) for columns, _ in journal.column_batches())
+        columns_s = time.perf_counter() - started
+        columns_cpu_s = time.process_time() - cpu
         projections = standard_set({HEDGING_ACCOUNT: AccountMode.HEDGING})
         started = time.perf_counter()
         cpu = time.process_time()
         with gc_paused():  # the fold creates no cycles; sweeps would re-walk the live state
-            projections.apply_many(journal.read_all())  # the next batch is read meanwhile
+            for columns, _ in journal.column_batches():  # the next batch is read meanwhile
+                projections.apply_columns(columns)
         replay_s = time.perf_counter() - started
         replay_cpu_s = time.process_time() - cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -151,6 +159,8 @@ def _measure(url: str, store_url: str, out: Any) -> None:
         "replay_s": round(replay_s, 3),
         "read_events_per_s": round(count / read_s),
         "read_events_per_cpu_s": round(count / read_cpu_s),
+        "read_columns_per_s": round(columns_count / columns_s),
+        "read_columns_per_cpu_s": round(columns_count / columns_cpu_s),
         "peak_rss_mb": round(peak_mb, 1),
         "state_hashes": hashes,
     }

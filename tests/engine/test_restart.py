@@ -28,9 +28,11 @@ from tests.engine.test_projector import random_session
 
 @contextmanager
 def counting_reads(journal: AsyncJournal) -> Iterator[list[int]]:
-    """Count the records the journal hands out through `read_batch` and `batches` inside."""
+    """Count the records the journal hands out through `read_batch`, `batches` and
+    `column_batches` inside."""
     inner: Journal = journal.journal
     original_batch, original_batches = inner.read_batch, inner.batches
+    original_columns = inner.column_batches
     counted = [0]
 
     def read_batch(from_position: int, limit: int) -> Any:
@@ -43,12 +45,18 @@ def counting_reads(journal: AsyncJournal) -> Iterator[list[int]]:
             counted[0] += len(events)
             yield events, pending
 
+    def column_batches(from_position: int = 0, limit: int | None = None) -> Iterator[Any]:
+        for columns, pending in original_columns(from_position, limit):
+            counted[0] += len(columns)
+            yield columns, pending
+
     inner.read_batch = read_batch  # type: ignore[method-assign]
     inner.batches = batches  # type: ignore[method-assign]
+    inner.column_batches = column_batches  # type: ignore[method-assign]
     try:
         yield counted
     finally:
-        del inner.read_batch, inner.batches
+        del inner.read_batch, inner.batches, inner.column_batches
 
 
 async def start(

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from journal import AsyncJournal, Journal, JournalError
-from journal.rows import from_columns, to_events
+from journal import AsyncJournal, EventColumns, InvalidEvent, Journal, JournalError
+from journal.rows import from_columns, light_from_columns, to_events
 from tests.journal.conftest import drop_immutability_triggers, event, execute_as_owner
 
 
@@ -171,6 +171,17 @@ def test_a_sqlite_without_json_functions_falls_back_for_good(sqlite_journal: Jou
     assert [e.position for e in sqlite_journal.read_all()] == [1, 2, 3, 4, 5]
     assert sqlite_journal._sql_columns is None
     assert [e.position for e in sqlite_journal.read_all(from_position=3)] == [4, 5]
+    assert sqlite_journal._sql_light_columns is None  # the lighter read falls back as well
+    assert [c.positions for c, _ in sqlite_journal.column_batches(2)] == [[3, 4, 5]]
+
+
+def test_the_lighter_read_falls_back_alone_when_it_meets_no_json(
+    sqlite_journal: Journal,
+) -> None:
+    _fill(sqlite_journal, 5)
+    sqlite_journal._sql_light_columns = "SELECT no_such_function(?, ?)"
+    assert [c.positions for c, _ in sqlite_journal.column_batches()] == [[1, 2, 3, 4, 5]]
+    assert sqlite_journal._sql_light_columns is None
 
 
 def _reader_threads() -> list[threading.Thread]:
@@ -214,3 +225,111 @@ def test_concurrent_readers_each_get_every_event(journal_url: str) -> None:
             return list(await asyncio.gather(*(asyncio.to_thread(positions) for _ in range(4))))
 
         assert asyncio.run(read_in_threads()) == [list(range(1, 21))] * 4
+
+
+def _as_columns(events: list[Any]) -> EventColumns:
+    return EventColumns(
+        [e.position for e in events], [e.stream_id for e in events],
+        [e.version for e in events], [e.type for e in events],
+        [e.schema_version for e in events], [e.payload for e in events],
+        [e.recorded_at_ns for e in events],
+    )
+
+
+def _joined(batches: list[EventColumns]) -> EventColumns:
+    fields = [[v for b in batches for v in getattr(b, name)] for name in _FIELDS]
+    return EventColumns(*fields)
+
+
+_FIELDS = ("positions", "stream_ids", "versions", "types", "schema_versions", "payloads",
+           "recorded_at_ns")
+
+
+def test_column_batches_hold_what_read_all_holds(journal_url: str) -> None:
+    with Journal.open(journal_url, read_batch_size=4) as journal:
+        assert [c for c, _ in journal.column_batches()] == []
+        _fill(journal, 10)
+        every = list(journal.read_all())
+        batches = [c for c, _ in journal.column_batches()]
+        assert [len(c) for c in batches] == [4, 4, 2]
+        assert _joined(batches) == _as_columns(every)
+        tail = [c for c, _ in journal.column_batches(from_position=3, limit=5)]
+        assert [len(c) for c in tail] == [4, 1]
+        assert _joined(tail) == _as_columns(every[3:8])
+        assert [c for c, _ in journal.column_batches(from_position=10)] == []
+        assert [c for c, _ in journal.column_batches(limit=0)] == []
+        with pytest.raises(InvalidEvent, match="from_position"):
+            next(journal.column_batches(from_position=-1))
+
+
+def test_column_batches_skip_what_a_rebuild_does_not_read(journal_url: str) -> None:
+    """Damaged metadata or hashes do not stop the lighter read; a damaged payload does."""
+    with Journal.open(journal_url, read_batch_size=3) as journal:
+        _fill(journal, 8)
+        every = list(journal.read_all())
+        _tamper(journal_url, "UPDATE journal_events SET metadata = '{' WHERE position = 4")
+        execute_as_owner(journal_url, "UPDATE journal_events SET hash = 'x' WHERE position = 6")
+        assert _joined([c for c, _ in journal.column_batches()]) == _as_columns(every)
+        execute_as_owner(journal_url,
+                         "UPDATE journal_events SET payload = '{\"n\":' WHERE position = 5")
+        with pytest.raises(JournalError, match="at position 5 does not decode"):
+            list(journal.column_batches())
+        assert [c.positions for c, _ in journal.column_batches(limit=3)] == [[1, 2, 3]]
+
+
+def test_hand_written_values_read_back_as_columns_row_by_row(journal_url: str) -> None:
+    with Journal.open(journal_url, read_batch_size=4) as journal:
+        _fill(journal, 10)
+        drop_immutability_triggers(journal_url)
+        execute_as_owner(
+            journal_url,
+            "UPDATE journal_events SET payload = '[1, 2]' WHERE position = 2",
+            "DELETE FROM journal_events WHERE position = 6",
+            "UPDATE journal_events SET position = 100 WHERE position = 8",
+        )
+        columns = _joined([c for c, _ in journal.column_batches()])
+        assert columns == _as_columns(list(journal.read_all()))
+        assert columns.positions == [1, 2, 3, 4, 5, 7, 9, 10, 100]
+        assert columns.payloads[1] == [1, 2]
+
+
+def test_each_guard_refuses_a_light_aggregate_it_cannot_trust(sqlite_journal: Journal) -> None:
+    _fill(sqlite_journal, 5)
+    sql = sqlite_journal.backend.light_columns_sql
+    assert sql is not None
+    with sqlite_journal._cursor() as cur:
+        cur.execute(sql, (0, 10))
+        row = list(cur.fetchone())
+    assert light_from_columns(row, 0) == _as_columns(list(sqlite_journal.read_all()))
+    assert light_from_columns([0, None, *[None] * 7], 0) == _as_columns([])
+
+    def changed(index: int, value: Any, after: int = 0) -> EventColumns | None:
+        copy = list(row)
+        copy[index] = value
+        return light_from_columns(copy, after)
+
+    assert light_from_columns(row, 1) is None  # a position not after the requested one
+    assert changed(2, "[1,2,4,3,5]") is None  # out of order
+    assert changed(2, "[1,2,3,4,6]") is None  # not the last position the query saw
+    assert changed(4, row[4].replace("]", ".0]")) is None  # a REAL in an integer column
+    assert changed(7, row[7][:-1] + ',{"x":1}]') is None  # one payload more than rows
+    assert changed(7, None) is None  # group_concat gave NULL
+    assert changed(3, row[3].replace('"', "'")) is None  # malformed stream ids
+    assert changed(5, '{"a":1}') is None  # no array
+
+
+async def test_async_column_batches_read_ahead_like_read_batches(journal_url: str) -> None:
+    async with await AsyncJournal.open(journal_url, read_batch_size=4) as journal:
+        assert [c async for c in journal.read_column_batches()] == []
+        for n in range(1, 12):
+            await journal.append("s", [event(n)])
+        every = [e async for e in journal.read_all()]
+        batches = [c async for c in journal.read_column_batches(2)]
+        assert [len(c) for c in batches] == [4, 4, 1]
+        assert _joined(batches) == _as_columns(every[2:])
+        async for batch in journal.read_column_batches(0, limit=6):  # stopping early is fine
+            assert batch == _as_columns(every[:4])
+            break
+        assert [len(c) async for c in journal.read_column_batches(0, limit=6)] == [4, 2]
+        with pytest.raises(InvalidEvent, match="limit"):
+            [c async for c in journal.read_column_batches(0, limit=-1)]

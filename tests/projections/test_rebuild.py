@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from journal import EventColumns
 from oms.domain.codec import decode
 from oms.domain.enums import AccountMode, OrderStatus
 from oms.domain.order import Order
@@ -221,3 +222,56 @@ def test_startup_replay_equals_apply_many_and_freezes_the_state(records: list[Re
     replayed.apply_many(records[5_000:6_000])  # the tail after a replay
     folded.apply_many(records[5_000:6_000])
     assert replayed.state_hashes() == folded.state_hashes()
+
+
+def _columns(records: list[Record]) -> EventColumns:
+    return EventColumns(
+        [r.position for r in records], [r.stream_id for r in records],
+        [r.version for r in records], [r.type for r in records],
+        [r.schema_version for r in records], [r.payload for r in records],
+        [r.recorded_at_ns for r in records],
+    )
+
+
+def test_folding_columns_equals_folding_records(records: list[Record]) -> None:
+    """The journal's lighter read (columns) and records give the same state, errors included."""
+    broken = Record(10_001, "order-x", 1, "bad", "order.filled", 1, {"client_order_id": "x"})
+    future = Record(10_002, "order-y", 1, "new", "order.accepted", 9, {"client_order_id": "y"})
+    source = [*records[:10_000], broken, future]
+    by_records = standard_set(MODES)
+    by_records.apply_many(source)
+    by_columns = standard_set(MODES)
+    for start in range(0, len(source), 777):
+        by_columns.apply_columns(_columns(source[start : start + 777]))
+    assert by_columns.state_hashes() == by_records.state_hashes()
+    orders, positions, fills, _ = by_columns.projections
+    assert [(e["position"], e["stream_id"]) for e in orders.errors] == [
+        (10_001, "order-x"), (10_002, "order-y")]
+    assert [e["stream_id"] for e in positions.errors + fills.errors] == ["order-x"] * 2
+    alone = OrderBook()
+    alone.apply_columns(_columns(source))
+    assert alone.state_hash() == orders.state_hash()
+
+
+def test_members_at_different_positions_catch_up_from_columns(records: list[Record]) -> None:
+    full = standard_set(MODES)
+    full.apply_many(records)
+    staggered = standard_set(MODES)
+    for projection, cut in zip(staggered.projections, (9_000, 0, 4_000, 12_000), strict=True):
+        projection.apply_many(records[:cut])
+    for start in range(0, LONG, 5_000):
+        staggered.apply_columns(_columns(records[start : start + 5_000]))
+    staggered.apply_columns(_columns(records[:100]))  # seen already: changes nothing
+    assert staggered.state_hashes() == full.state_hashes()
+    assert [p.position for p in staggered.projections] == [LONG] * 4
+
+
+def test_a_member_added_later_is_folded_with_the_others(records: list[Record]) -> None:
+    full = standard_set(MODES)
+    full.apply_many(records[:6_000])
+    growing = ProjectionSet([OrderBook(), Positions(MODES)])
+    growing.apply_columns(_columns(records[:3_000]))
+    growing.projections.append(FillsBlotter())
+    growing.apply_columns(_columns(records[:6_000]))  # the newcomer starts from position 0
+    assert growing.state_hashes() == {
+        name: digest for name, digest in full.state_hashes().items() if name != "kill_switches"}
