@@ -29,10 +29,9 @@ class OrderStates:
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.versions: dict[str, int] = {}
-        # (account, broker ticket) → client order id: brokers number their orders
+        # account → broker ticket → client order id: brokers number their orders
         # independently, so two accounts' orders may carry the same ticket.
-        self.by_ticket: dict[tuple[str, int], str] = {}
-        self.accounts: set[str] = set()
+        self.by_ticket: dict[str, dict[int, str]] = {}
         self.open_ids: set[str] = set()
         self.net: dict[tuple[str, str], float] = {}
         self.position = 0
@@ -63,15 +62,14 @@ class OrderStates:
 
     def with_ticket(self, ticket: int) -> Iterator[Order]:
         """The orders the brokers know under this ticket (one per account at most)."""
-        by_ticket = self.by_ticket
-        for account in self.accounts:
-            coid = by_ticket.get((account, ticket))
+        for tickets in self.by_ticket.values():
+            coid = tickets.get(ticket)
             if coid is not None:
                 yield self.orders[coid]
 
     def tickets_of(self, account: str) -> Iterator[int]:
         """Broker tickets of an account's orders."""
-        return (t for a, t in self.by_ticket if a == account)
+        return iter(self.by_ticket.get(account, ()))
 
     def get(self, client_order_id: str) -> Order | None:
         """The order, if any record of it was folded."""
@@ -159,9 +157,10 @@ class OrderStates:
                 fold(order, event_type, payload, at)
         ticket = order.broker_order_id
         if ticket is not None:
-            account = order.account
-            self.by_ticket[account, ticket] = coid
-            self.accounts.add(account)
+            tickets = self.by_ticket.get(order.account)
+            if tickets is None:
+                tickets = self.by_ticket[order.account] = {}
+            tickets[ticket] = coid
         if order.status in OPEN_STATUSES:
             self.open_ids.add(coid)
         else:
@@ -196,7 +195,7 @@ class OrderStates:
             "fields": list(ROW_FIELDS),
             "orders": [order.to_row() for order in self.orders.values()],
             "versions": [[s, v] for s, v in self.versions.items()],
-            "by_ticket": [[a, t, c] for (a, t), c in self.by_ticket.items()],
+            "by_ticket": [[a, t, c] for a, ts in self.by_ticket.items() for t, c in ts.items()],
             "net": [[a, s, v] for (a, s), v in self.net.items()],
             "sequences": [[a, s, n] for (a, s), n in self._sequences.items()],
         }
@@ -214,12 +213,14 @@ class OrderStates:
             order = from_row(row)
             orders[order.client_order_id] = order
         versions = {str(s): int(v) for s, v in snapshot["versions"]}
-        by_ticket = {_ticket_key(entry, orders): str(entry[-1]) for entry in snapshot["by_ticket"]}
+        by_ticket: dict[str, dict[int, str]] = {}
+        for entry in snapshot["by_ticket"]:
+            account, ticket = _ticket_key(entry, orders)
+            by_ticket.setdefault(account, {})[ticket] = str(entry[-1])
         net = {(str(a), str(s)): float(v) for a, s, v in snapshot["net"]}
         sequences = {(str(a), str(s)): int(n) for a, s, n in snapshot["sequences"]}
         position = int(snapshot["position"])
         self.orders, self.versions, self.by_ticket, self.net = orders, versions, by_ticket, net
-        self.accounts = {a for a, _ in by_ticket}
         self.open_ids = {c for c, o in orders.items() if o.is_open}
         self._sequences, self._early, self.position = sequences, {}, position
 

@@ -39,19 +39,20 @@ class FillsBlotter(Projection):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[tuple[Any, ...]] = []  # Fill fields as plain tuples (cheaper)
-        self.by_deal: dict[tuple[str, int], int] = {}  # (account, deal ticket) → row
+        self.by_deal: dict[str, dict[int, int]] = {}  # account → deal ticket → row
         self.duplicates = 0
         self._handlers = {PARTIALLY_FILLED_T: self._on_fill, FILLED_T: self._on_fill}
 
     def _on_fill(self, p: dict[str, Any], position: int, at: int) -> None:
         deal = p["deal_ticket"]
-        key = (p["account"], deal)
-        by_deal = self.by_deal
-        if key in by_deal:
+        by_deal = self.by_deal.get(p["account"])
+        if by_deal is None:
+            by_deal = self.by_deal[p["account"]] = {}
+        elif deal in by_deal:
             self.duplicates += 1
             return
         rows = self.rows
-        by_deal[key] = len(rows)
+        by_deal[deal] = len(rows)
         rows.append(  # `p.get` called, not saved: saving it allocates a bound method per deal
             (
                 position, deal, p["client_order_id"], p["account"], p["symbol"],
@@ -63,7 +64,7 @@ class FillsBlotter(Projection):
     # -- queries -----------------------------------------------------------------------
     def get(self, account: str, deal_ticket: int) -> Fill | None:
         """The fill of one deal of an account."""
-        index = self.by_deal.get((account, deal_ticket))
+        index = self.by_deal.get(account, {}).get(deal_ticket)
         return None if index is None else Fill(*self.rows[index])
 
     def select(
@@ -96,5 +97,7 @@ class FillsBlotter(Projection):
 
     def _load(self, state: dict[str, Any]) -> None:
         self.rows = [tuple(row) for row in state["rows"]]
-        self.by_deal = {(row[3], row[1]): i for i, row in enumerate(self.rows)}
+        self.by_deal = {}
+        for i, row in enumerate(self.rows):
+            self.by_deal.setdefault(row[3], {})[row[1]] = i
         self.duplicates = state["duplicates"]

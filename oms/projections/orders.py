@@ -53,7 +53,7 @@ class OrderBook(Projection):
         super().__init__()
         self.orders: dict[str, Order] = {}
         self._open: dict[str, Order] | None = None
-        self._by_ticket: dict[tuple[str, int], str] | None = None
+        self._by_ticket: dict[str, dict[int, str]] | None = None
         self._sequences: dict[str, int] | None = None
         self._lean = {t: self._lean_handler(t, fold) for t, fold in FOLDS.items()}
         self._handlers = self._lean
@@ -90,7 +90,7 @@ class OrderBook(Projection):
         event_type: str,
         fold: OrderFold,
         open_orders: dict[str, Order],
-        by_ticket: dict[tuple[str, int], str],
+        by_ticket: dict[str, dict[int, str]],
         sequences: dict[str, int],
     ) -> Handler:
         """The fold plus upkeep of only the indexes this event type can change."""
@@ -129,21 +129,21 @@ class OrderBook(Projection):
                 else:
                     open_orders[coid] = order
             if ticketing and order.broker_order_id is not None:
-                by_ticket[order.account, order.broker_order_id] = coid
+                _index_ticket(by_ticket, order, coid)
 
         return handle
 
-    def _index(self) -> tuple[dict[str, Order], dict[tuple[str, int], str], dict[str, int]]:
+    def _index(self) -> tuple[dict[str, Order], dict[str, dict[int, str]], dict[str, int]]:
         """Build the query indexes once and switch the fold to keeping them."""
         if self._open is None or self._by_ticket is None or self._sequences is None:
             open_orders: dict[str, Order] = {}
-            by_ticket: dict[tuple[str, int], str] = {}
+            by_ticket: dict[str, dict[int, str]] = {}
             sequences: dict[str, int] = {}
             for coid, order in self.orders.items():
                 if order.status in OPEN_STATUSES:
                     open_orders[coid] = order
                 if order.broker_order_id is not None:
-                    by_ticket[order.account, order.broker_order_id] = coid
+                    _index_ticket(by_ticket, order, coid)
                 if order.strategy:  # opened by its intent (submitted or denied)
                     _note_sequence(sequences, coid)
             self._open, self._by_ticket, self._sequences = open_orders, by_ticket, sequences
@@ -159,8 +159,8 @@ class OrderBook(Projection):
         return self._index()[0]
 
     @property
-    def by_ticket(self) -> dict[tuple[str, int], str]:
-        """(account, broker order ticket) → client order id; brokers number independently."""
+    def by_ticket(self) -> dict[str, dict[int, str]]:
+        """account → broker order ticket → client order id; brokers number independently."""
         return self._index()[1]
 
     @property
@@ -175,7 +175,7 @@ class OrderBook(Projection):
 
     def by_broker_ticket(self, account: str, ticket: int) -> Order | None:
         """The order an account's broker knows under this ticket."""
-        coid = self.by_ticket.get((account, ticket))
+        coid = self.by_ticket.get(account, {}).get(ticket)
         return None if coid is None else self.orders[coid]
 
     def next_sequence(self, account: str, strategy: str) -> int:
@@ -271,3 +271,12 @@ def _note_sequence(sequences: dict[str, int], coid: str) -> None:
         return
     if number > sequences.get(prefix, -1):
         sequences[prefix] = number
+
+
+def _index_ticket(by_ticket: dict[str, dict[int, str]], order: Order, coid: str) -> None:
+    """Remember an order under its account's broker ticket."""
+    tickets = by_ticket.get(order.account)
+    if tickets is None:
+        tickets = by_ticket[order.account] = {}
+    assert order.broker_order_id is not None
+    tickets[order.broker_order_id] = coid

@@ -83,8 +83,8 @@ async def test_ticket_index_survives_snapshots_old_and_new(venues: dict[str, Any
     snapshot = states.to_snapshot()
     restored = OrderStates()
     restored.restore(snapshot)
-    assert restored.by_ticket == states.by_ticket == {("A1", ticket): first, ("B2", ticket): second}
+    assert restored.by_ticket == states.by_ticket == {"A1": {ticket: first}, "B2": {ticket: second}}
     # Snapshots written before tickets were scoped by account held [ticket, coid] pairs.
     old = {**snapshot, "by_ticket": [[ticket, first]]}
     restored.restore(old)
-    assert restored.by_ticket == {("A1", ticket): first} and restored.accounts == {"A1"}
+    assert restored.by_ticket == {"A1": {ticket: first}}
