@@ -107,7 +107,7 @@ class StatusListener:
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self.polls = 0
-        self.unmatched: set[int] = set()
+        self.unmatched: set[tuple[str, int]] = set()  # (port, deal ticket) warned about
         self._resumed: set[str] = set()
         self._saved: dict[str, dict[str, Any]] = {}
 
@@ -211,8 +211,8 @@ class StatusListener:
                 continue
             order = self._order_for(port_name, deal.order, deal.magic, deal.comment)
             if order is None:
-                if deal.ticket not in self.unmatched:
-                    self.unmatched.add(deal.ticket)
+                if (port_name, deal.ticket) not in self.unmatched:
+                    self.unmatched.add((port_name, deal.ticket))
                     misses += 1
                     self.manager.log.warning(
                         "a deal matches no order of ours", deal_ticket=deal.ticket,
