@@ -27,6 +27,7 @@ from oms.domain.errors import IdentifierError
 from oms.domain.ids import is_our_magic, parse_client_order_id
 from oms.domain.order import Order
 from oms.engine import translate
+from oms.engine.errors import NoRouteError
 from oms.engine.manager import OrderManager
 from oms.engine.mapping import deal_fields, is_trade_deal
 from oms.engine.translate import FillCounter, Planned
@@ -151,9 +152,8 @@ class StatusListener:
     def _order_for(self, port_name: str, ticket: int, magic: int, comment: str) -> Order | None:
         """Our order behind a broker ticket of this port: another broker may use the same
         numbers, so an order counts only if it is routed to the port that reported it."""
-        manager = self.manager
-        for order in manager.states.with_ticket(ticket):
-            if manager.port_name_for(order) == port_name:
+        for order in self.manager.states.with_ticket(ticket):
+            if self._routed_to(order, port_name):
                 return order
         if not is_our_magic(magic):
             return None
@@ -161,10 +161,18 @@ class StatusListener:
             parse_client_order_id(comment)
         except IdentifierError:
             return None
-        mine = manager.states.get(comment)
-        if mine is None or manager.port_name_for(mine) != port_name:
+        mine = self.manager.states.get(comment)
+        if mine is None or not self._routed_to(mine, port_name):
             return None
         return mine
+
+    def _routed_to(self, order: Order, port_name: str) -> bool:
+        """Whether the order goes through this port; one no rule routes (an adopted order,
+        say) can only belong to the port when there is no other."""
+        try:
+            return self.manager.port_name_for(order) == port_name
+        except NoRouteError:
+            return len(self.manager.router.ports) == 1
 
     async def poll_once(self) -> PollReport:
         """One round over every port; returns what was read and journaled."""

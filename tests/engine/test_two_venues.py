@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from journal import AsyncJournal
+from oms.domain.order import Order
 from oms.engine.listener import StatusListener
 from oms.engine.manager import OrderManager
 from oms.engine.recovery import Recovery
@@ -30,8 +31,8 @@ async def venues(journal_url: str) -> AsyncIterator[dict[str, Any]]:
     listener = StatusListener(manager)
     await Recovery(manager, listener).run()
     try:
-        yield {"journal": journal, "terminals": terminals, "manager": manager,
-               "listener": listener}
+        yield {"journal": journal, "terminals": terminals, "brokers": brokers,
+               "manager": manager, "listener": listener}
     finally:
         await manager.drain()
         await journal.close()
@@ -88,3 +89,12 @@ async def test_ticket_index_survives_snapshots_old_and_new(venues: dict[str, Any
     old = {**snapshot, "by_ticket": [[ticket, first]]}
     restored.restore(old)
     assert restored.by_ticket == {"A1": {ticket: first}}
+
+
+async def test_an_order_no_rule_routes_belongs_only_to_a_lone_port(venues: dict[str, Any]) -> None:
+    adopted = Order("C3.external.1")
+    adopted.account, adopted.symbol, adopted.strategy = "C3", "EURUSD", "external"
+    listener: StatusListener = venues["listener"]
+    assert not listener._routed_to(adopted, "a") and not listener._routed_to(adopted, "b")
+    lone = OrderRouter({"a": venues["brokers"]["a"]}, [Route("a", account="A1")])
+    assert StatusListener(OrderManager(venues["journal"], lone))._routed_to(adopted, "a")
