@@ -71,7 +71,6 @@ class OrderManager:
         self.journal = journal
         self.router = router
         self.limits = limits or RiskLimits()
-        self._any_rule = self.limits.any_rule
         self.ticks = ticks
         self.log = log or EventLog()
         self.states = OrderStates()
@@ -245,7 +244,7 @@ class OrderManager:
         stages = {SIGNAL: signal, SUBMIT: submit} if signal is not None else {SUBMIT: submit}
         self._stages[coid] = stages
         now_ns = submit["wall_ns"]
-        if self._kill or self._any_rule:
+        if self._kill or self.limits.any_rule:
             tick = self.ticks(cmd.symbol) if self.ticks is not None else None
             denial = check_place(cmd, self._risk_context(cmd, now_ns), self.limits, now_ns, tick)
         else:  # no rule is on and no switch engaged: nothing could deny the order
