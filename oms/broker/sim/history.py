@@ -122,13 +122,14 @@ class SymbolHistory:
         return _tick_array([row for row in self.ticks[start:end] if _selected(row, selection)])
 
     def bars(self, timeframe: int) -> list[Bar]:
-        """Every bar so far, oldest first; a bar exists only where the bid moved."""
+        """Every bar so far, oldest first (the builder's own list: read it, do not change it);
+        a bar exists only where the bid moved."""
         builder = self._builders.get(timeframe)
         if builder is None:
             builder = self._builders[timeframe] = _BarBuilder(timeframe, self.point)
             builder.seen = self.dropped  # a new timeframe starts at the oldest tick kept
         self._catch_up(builder)
-        return builder.finished()
+        return builder.bars
 
     def _catch_up(self, builder: _BarBuilder) -> None:
         builder.feed(self.ticks[builder.seen - self.dropped :])
@@ -142,7 +143,7 @@ class _BarBuilder:
         self.timeframe = timeframe
         self.point = point
         self.seen = 0  # ticks consumed, counted from the first tick ever recorded
-        self.done: list[Bar] = []
+        self.bars: list[Bar] = []  # closed bars, then the one still forming (if any)
         self.opened = -1
         self.first: float | None = None
         self.high = self.low = self.close = self.lots = 0.0
@@ -151,12 +152,16 @@ class _BarBuilder:
 
     def feed(self, rows: list[TickRow]) -> None:
         """Fold ticks into the open bar, closing it when a tick falls into a later one."""
-        timeframe, point = self.timeframe, self.point
+        if not rows:
+            return
+        timeframe, point, bars = self.timeframe, self.point, self.bars
+        if self.first is not None:
+            bars.pop()  # the forming bar: it is written again below
         for time_msc, bid, ask, _last, _volume, flags, traded in rows:
             start = bar_open(time_msc // 1000, timeframe)
             if start != self.opened:
                 if self.first is not None:
-                    self.done.append(self._bar())
+                    bars.append(self._bar())
                 self.opened, self.first, self.count = start, None, 0
                 self.spread, self.lots = _NO_SPREAD, 0.0
             if flags & _TRADE_FLAGS:
@@ -173,10 +178,8 @@ class _BarBuilder:
             self.count += 1
             if ask:
                 self.spread = min(self.spread, round((ask - bid) / point))
-
-    def finished(self) -> list[Bar]:
-        """The closed bars and the one still forming."""
-        return [*self.done, self._bar()] if self.first is not None else list(self.done)
+        if self.first is not None:
+            bars.append(self._bar())
 
     def _bar(self) -> Bar:
         assert self.first is not None

@@ -475,7 +475,10 @@ class SimulatedTerminal(Mt5Constants):
         start, end = self._date(date_from), self._date(date_to)
         if history is None or start is None or end is None:
             return None
-        return rate_array([bar for bar in history.bars(timeframe) if start <= bar[0] <= end])
+        bars = history.bars(timeframe)
+        opened = itemgetter(0)
+        first = bisect.bisect_left(bars, start, key=opened)
+        return rate_array(bars[first : bisect.bisect_right(bars, end, key=opened)])
 
     @_api()
     def copy_ticks_from(
