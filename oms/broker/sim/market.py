@@ -191,7 +191,7 @@ class Market:
         best_bid, best_ask = book.best_bid, book.best_ask
         bid = round(best_bid * tick, digits) if best_bid else history.bid
         ask = round(best_ask * tick, digits) if best_ask else history.ask
-        trades = [(round(price * tick, digits), size * step, aggressor == BUYER)
+        trades = [(round(price * tick, digits), round(size * step, 8), aggressor == BUYER)
                   for price, size, aggressor in snap.trades]
         history.record(self.updated_msc[snap.symbol], bid, ask, trades)
 
