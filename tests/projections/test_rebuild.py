@@ -114,12 +114,18 @@ def test_snapshot_plus_tail_equals_full_rebuild(cut: int, seed: int) -> None:
     assert tail.state_hashes() == full.state_hashes()
 
 
-def test_members_at_different_positions_catch_up_from_one_pass(records: list[Record]) -> None:
-    full = standard_set(MODES)
-    full.apply_many(records)
+def _staggered(records: list[Record]) -> ProjectionSet:
+    """A standard set whose members stand at different positions of the records."""
     staggered = standard_set(MODES)
     for projection, cut in zip(staggered.projections, (9_000, 0, 4_000, 12_000), strict=True):
         projection.apply_many(records[:cut])
+    return staggered
+
+
+def test_members_at_different_positions_catch_up_from_one_pass(records: list[Record]) -> None:
+    full = standard_set(MODES)
+    full.apply_many(records)
+    staggered = _staggered(records)
     staggered.apply_many(iter(records))  # a one-shot iterator: read once, as from the journal
     assert staggered.state_hashes() == full.state_hashes()
     assert [p.position for p in staggered.projections] == [LONG] * 4
@@ -256,9 +262,7 @@ def test_folding_columns_equals_folding_records(records: list[Record]) -> None:
 def test_members_at_different_positions_catch_up_from_columns(records: list[Record]) -> None:
     full = standard_set(MODES)
     full.apply_many(records)
-    staggered = standard_set(MODES)
-    for projection, cut in zip(staggered.projections, (9_000, 0, 4_000, 12_000), strict=True):
-        projection.apply_many(records[:cut])
+    staggered = _staggered(records)
     for start in range(0, LONG, 5_000):
         staggered.apply_columns(_columns(records[start : start + 5_000]))
     staggered.apply_columns(_columns(records[:100]))  # seen already: changes nothing
