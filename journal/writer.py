@@ -100,24 +100,24 @@ _HEADER_STREAMS: dict[str, str] = {}
 _MAX_REMEMBERED = 10_000
 
 
+def _remember(cache: dict[str, str], value: str, what: str, render: Callable[[str], str]) -> str:
+    """Check an identifier not seen yet, then keep its rendered form in `cache`."""
+    if not identifier_ok(value):
+        check_identifier(value, what)
+    if len(cache) >= _MAX_REMEMBERED:
+        cache.clear()
+    rendered = cache[value] = render(value)
+    return rendered
+
+
 def _header_stream(stream_id: str) -> str:
     """`,"stream id",` for the hashed header, after checking the stream id."""
-    if not identifier_ok(stream_id):
-        check_identifier(stream_id, "stream id")
-    if len(_HEADER_STREAMS) >= _MAX_REMEMBERED:
-        _HEADER_STREAMS.clear()
-    header = _HEADER_STREAMS[stream_id] = stream_part(quote(stream_id))
-    return header
+    return _remember(_HEADER_STREAMS, stream_id, "stream id", lambda s: stream_part(quote(s)))
 
 
 def _quoted_type(type_: str, index: int) -> str:
     """The event type as a JSON string, after checking it."""
-    if not identifier_ok(type_):
-        check_identifier(type_, f"events[{index}].type")
-    if len(_QUOTED_TYPES) >= _MAX_REMEMBERED:
-        _QUOTED_TYPES.clear()
-    quoted = _QUOTED_TYPES[type_] = quote(type_)
-    return quoted
+    return _remember(_QUOTED_TYPES, type_, f"events[{index}].type", quote)
 
 
 def prepare_append(
