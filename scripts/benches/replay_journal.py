@@ -1,4 +1,4 @@
-"""Replay from a real journal: `bench.py replay_journal [--events N] [--db PATH] --json`.
+"""Replay from a real journal: `bench.py replay_journal [--db PATH] [--breakdown] --json`.
 
 `bench.py replay` folds records already in memory; this one starts where a restart starts:
 a SQLite journal file of N events (the same seeded synthetic session, appended once and
@@ -16,7 +16,10 @@ The same process then replays the way a start without snapshots does, through th
 `startup_*` both from one read of the journal, as `Engine.start` does it. Every rate
 comes as wall time and as CPU time of the process (`*_per_cpu_s`), with the load average
 seen at the start of the run (`load_avg_1m`): the machine is shared, so CPU time is the
-figure to compare between runs.
+figure to compare between runs. `--breakdown` then times the folds alone over the same
+decoded batches read beforehand (`fold_alone_per_s`), and again with their payload keys
+interned (`fold_alone_interned_keys_per_s`), to split the rebuild's cost into read + decode
+and fold.
 """
 
 from __future__ import annotations
@@ -119,7 +122,41 @@ async def _engine_paths(url: str, store_url: str) -> dict[str, Any]:
     return out
 
 
-def _measure(url: str, store_url: str, out: Any) -> None:
+def _fold_alone(url: str) -> dict[str, Any]:
+    """The folds by themselves over this journal's decoded batches, all read beforehand.
+
+    Splits the rebuild's cost: the same payload dicts the rebuild folds (orjson's, whose keys
+    are not the interned strings the folds look up with), then the same batches with their
+    payloads' keys interned, which is what the folds cost over ideal dicts.
+    """
+    import sys
+
+    from oms.domain.enums import AccountMode
+    from oms.projections import standard_set
+    from oms.projections.base import gc_paused
+    from oms.projections.synthetic import HEDGING_ACCOUNT
+
+    def fold_per_s(batches: list[Any], count: int) -> int:
+        projections = standard_set({HEDGING_ACCOUNT: AccountMode.HEDGING})
+        started = time.perf_counter()
+        for columns in batches:
+            projections.apply_columns(columns)
+        return round(count / (time.perf_counter() - started))
+
+    with gc_paused(), Journal.open(url, read_batch_size=READ_BATCH) as journal:
+        batches = [columns for columns, _ in journal.column_batches()]
+        count = sum(len(columns) for columns in batches)
+        out = {"fold_alone_per_s": fold_per_s(batches, count)}
+        intern = sys.intern
+        for columns in batches:
+            payloads = columns.payloads
+            for i, payload in enumerate(payloads):
+                payloads[i] = {intern(key): value for key, value in payload.items()}
+        out["fold_alone_interned_keys_per_s"] = fold_per_s(batches, count)
+    return out
+
+
+def _measure(url: str, store_url: str, out: Any, breakdown: bool = False) -> None:
     """Runs in a fresh process so its peak memory is the replay's own."""
     from oms.domain.enums import AccountMode
     from oms.projections import standard_set
@@ -167,6 +204,8 @@ def _measure(url: str, store_url: str, out: Any) -> None:
     engine = asyncio.run(_engine_paths(url, store_url))
     engine["projector_hashes_equal"] = engine["projector_hashes_equal"] == hashes
     figures.update(engine)
+    if breakdown:  # last: holding every batch at once would set the peak memory
+        figures.update(_fold_alone(url))
     out.put(figures)
 
 
@@ -177,6 +216,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--db", type=Path, default=None,
                         help="journal file to use (built when missing or of another size)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time the folds alone over the journal's decoded batches")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     path = args.db or Path(tempfile.gettempdir()) / f"oms-replay-{args.events}-{args.seed}.db"
@@ -187,7 +228,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         store_path = Path(tempfile.gettempdir()) / f"oms-replay-store-{os.getpid()}-{i}.db"
         store_path.unlink(missing_ok=True)
         queue = ctx.Queue()
-        proc = ctx.Process(target=_measure, args=(url, f"sqlite:///{store_path}", queue))
+        proc = ctx.Process(target=_measure, args=(url, f"sqlite:///{store_path}", queue,
+                                                    args.breakdown))
         proc.start()
         runs.append(queue.get())
         proc.join()
