@@ -204,9 +204,10 @@ class OrderManager:
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait until every background send and lookup has finished."""
+        """Wait until every background send and lookup has finished, and their log lines out."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self.log.flush()
 
     # -- placing -------------------------------------------------------------------------
 

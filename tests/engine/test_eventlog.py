@@ -54,3 +54,28 @@ async def test_events_and_errors_go_to_json_lines_without_credentials(
     assert errors[0]["password"] == eventlog.MASK
     assert errors[0]["settings"]["mt5_password"] == eventlog.MASK
     assert eventlog.MASK in errors[1]["msg"]
+
+
+async def test_every_journaled_event_is_one_line_in_journal_order(
+    rig: Rig, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.jsonl"
+    handlers = eventlog.configure(path, console=False)
+    try:
+        placed = [await rig.manager.place(market(side=side)) for side in ("buy", "sell", "buy")]
+        await rig.manager.drain()
+        journaled = [record async for record in rig.journal.read_all(0)]
+        first = journaled[0]
+        rig.manager.log.event(first)  # gathered for the loop's next turn...
+        rig.manager.log.error("after the burst", client_order_id=placed[-1])  # ...sent first
+    finally:
+        eventlog.remove(handlers)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    ours = [r for r in journaled if r.stream_id.startswith("order-")]
+    logged = [line for line in lines if line["logger"] == eventlog.EVENTS]
+    assert [e["position"] for e in logged[:-1]] == [r.position for r in ours]
+    assert logged[-1]["position"] == journaled[0].position
+    assert [e["msg"] for e in logged[:2]] == [f"{r.type} {r.stream_id}" for r in ours[:2]]
+    assert logged[0]["payload"] == ours[0].payload and logged[0]["metadata"] == ours[0].metadata
+    assert [line["level"] for line in lines[-2:]] == ["info", "error"]
+    assert lines[-2]["position"] == first.position
