@@ -15,7 +15,8 @@ resting order's queue estimate); `mt5.faults` injects failures (`disconnect`,
 `feed`/`replay`, `balance`, `leverage`, `commission_per_lot`, `limit_orders`, `stop_out`,
 `login`/`password`/`server`, `latency`, `start_msc`, `step_msc`, `weekend_closed`,
 `queue_model` ("conservative", or "probabilistic" with `queue_power`: how resting limit
-orders advance in the `oms.market` queue estimate that decides their fills).
+orders advance in the `oms.market` queue estimate that decides their fills). A `SymbolSpec`'s
+`swap_*` fields set the swaps charged at the daily rollover (`swaps`).
 """
 
 from oms.broker.sim.symbols import SymbolSpec, default_symbols

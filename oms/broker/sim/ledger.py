@@ -2,7 +2,9 @@
 
 Every execution goes through `book_fill`, which writes the deal, moves the position (hedging:
 one per opening order; netting: one per symbol, with reversals) and the balance, and keeps
-per-symbol exposure sums so equity and margin cost O(symbols), not O(positions).
+per-symbol exposure sums so equity and margin cost O(symbols), not O(positions). Swaps accrue
+on positions at rollovers (`swaps.Rollover`) and reach the balance with the first deal that
+reduces the position.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Ledger:
         self.money = money
         self.hedging = account.hedging
         self.balance = balance
+        self.open_swap = 0.0  # accrued swap of the open positions, in account currency
         self.orders: dict[int, OrderState] = {}
         self.history: dict[int, OrderState] = {}
         self.positions: dict[int, PositionState] = {}
@@ -56,8 +59,21 @@ class Ledger:
 
     # ------------------------------------------------------------------------ money
     def floating(self) -> float:
-        """Unrealised profit of all positions."""
-        return self.money.floating(self.exposure)
+        """Unrealised profit of all positions with their accrued swaps, as MT5's account
+        profit counts them into equity and free margin."""
+        return self.money.floating(self.exposure) + self.open_swap
+
+    def accrue_swap(self, pos: PositionState, amount: float) -> None:
+        """Charge (or credit) a position at a rollover; the balance moves only when it closes."""
+        pos.swap = round(pos.swap + amount, 2)
+        self.open_swap = round(self.open_swap + amount, 2)
+
+    def take_swap(self, pos: PositionState) -> float:
+        """The position's accrued swap, handed to the deal that reduces it (zero from then on)."""
+        swap = pos.swap
+        pos.swap = 0.0
+        self.open_swap = round(self.open_swap - swap, 2)
+        return swap
 
     def margin(self) -> float:
         """Margin held by all positions."""
@@ -158,6 +174,7 @@ class Ledger:
         profit: float,
         reason: int,
         commission: float,
+        swap: float,
     ) -> int:
         """Append a deal record; returns its ticket."""
         self._next_deal += 1
@@ -166,7 +183,7 @@ class Ledger:
             TradeDeal,
             (
                 self._next_deal, order.ticket, now // 1000, now, type_, entry, order.magic,
-                pos.identifier, reason, lots, price, commission, 0.0, round(profit, 2), 0.0,
+                pos.identifier, reason, lots, price, commission, swap, round(profit, 2), 0.0,
                 order.spec.name, order.comment, "",
             )
         )  # fmt: skip
@@ -238,10 +255,11 @@ class Ledger:
                 entry, profit = self._net(pos, order, filled, price, now)
         order.position_id = pos.identifier
         deal_type = C.DEAL_TYPE_BUY if order.buy else C.DEAL_TYPE_SELL
+        swap = 0.0 if entry == IN else self.take_swap(pos)
         ticket = self.add_deal(
-            order, deal_type, entry, pos, lots, price, profit, reason, commission
+            order, deal_type, entry, pos, lots, price, profit, reason, commission, swap
         )
-        self.balance += round(profit, 2) + commission
+        self.balance += round(profit, 2) + commission + swap
         return ticket
 
     def reduce(self, pos: PositionState, steps: int, now: int) -> None:

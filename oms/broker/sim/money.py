@@ -12,6 +12,22 @@ from oms.broker.sim.symbols import SymbolSpec
 Exposure = Mapping[str, list[float]]
 
 
+def profit_to_account(spec: SymbolSpec, amount: float, price: float, currency: str) -> float:
+    """Profit-currency money in the account `currency` at `price`; crosses are not modelled."""
+    if spec.currency_profit == currency or not price:
+        return amount
+    if spec.currency_base == currency:
+        return amount / price
+    return amount
+
+
+def base_to_account(spec: SymbolSpec, amount: float, price: float, currency: str) -> float:
+    """Base-currency money in the account `currency`, through the profit currency at `price`."""
+    if spec.currency_base == currency:
+        return amount
+    return profit_to_account(spec, amount * price, price, currency)
+
+
 class Money:
     """Quotes and the account-currency arithmetic of margin and profit."""
 
@@ -39,11 +55,7 @@ class Money:
 
     def to_account(self, spec: SymbolSpec, amount: float, price: float) -> float:
         """Convert an amount in the symbol's profit currency to the account currency."""
-        if spec.currency_profit == self.account.currency or not price:
-            return amount
-        if spec.currency_base == self.account.currency:
-            return amount / price
-        return amount
+        return profit_to_account(spec, amount, price, self.account.currency)
 
     def margin_for(self, spec: SymbolSpec, lots: float, price: float) -> float:
         """Margin of `lots` at `price`: contract value over leverage, in account currency."""

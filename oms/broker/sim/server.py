@@ -30,6 +30,7 @@ from oms.broker.sim.rules import (
     STOP_LIMITS,
 )
 from oms.broker.sim.state import PositionState
+from oms.broker.sim.swaps import Rollover
 from oms.broker.sim.symbols import SymbolSpec
 from oms.broker.sim.triggers import Triggers
 
@@ -63,7 +64,7 @@ class TradeServer:
         self.hedging = account.hedging
         self.money = Money(market, account)
         self.ledger = Ledger(market, account, self.money, balance)
-        self.triggers = Triggers(market, self.ledger)
+        self.triggers = Triggers(market, self.ledger, Rollover(market, self.ledger))
 
     def send(self, req: TradeRequest, reason: int = EXPERT, dry_run: bool = False) -> Outcome:
         """Handle one validated request; `dry_run` stops after the checks (order_check)."""
@@ -322,7 +323,8 @@ class TradeServer:
 
         One ORDER_TYPE_CLOSE_BY order and two DEAL_ENTRY_OUT_BY deals: the first closes
         `position` at the open price of `position_by` and carries the whole profit; the second
-        closes `position_by` at its own open price, with zero profit.
+        closes `position_by` at its own open price, with zero profit. Each deal carries the
+        accrued swap of the position it closes.
         """
         ledger = self.ledger
         if not self.hedging:
@@ -347,11 +349,14 @@ class TradeServer:
         order.position_id, order.position_by_id = pos.identifier, by.identifier
         lots = round(steps * spec.volume_step, 8)
         profit = self.money.profit_for(spec, pos.type == BUY, lots, pos.price_open, by.price_open)
+        swap, by_swap = ledger.take_swap(pos), ledger.take_swap(by)
         first = ledger.add_deal(
-            order, 1 - pos.type, OUT_BY, pos, lots, by.price_open, profit, reason, 0.0
+            order, 1 - pos.type, OUT_BY, pos, lots, by.price_open, profit, reason, 0.0, swap
         )
-        ledger.add_deal(order, 1 - by.type, OUT_BY, by, lots, by.price_open, 0.0, reason, 0.0)
-        ledger.balance += round(profit, 2)
+        ledger.add_deal(
+            order, 1 - by.type, OUT_BY, by, lots, by.price_open, 0.0, reason, 0.0, by_swap
+        )
+        ledger.balance += round(profit, 2) + swap + by_swap
         now = self.market.time_msc
         ledger.reduce(pos, steps, now)
         ledger.reduce(by, steps, now)

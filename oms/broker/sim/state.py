@@ -133,6 +133,7 @@ class PositionState:
         "reason",
         "sl",
         "spec",
+        "swap",
         "ticket",
         "time_msc",
         "time_update_msc",
@@ -166,6 +167,7 @@ class PositionState:
         self.reason = reason
         self.sl = 0.0
         self.tp = 0.0
+        self.swap = 0.0  # accrued at rollovers since the last deal that reduced the position
         self.external_id = ""
 
     @property
@@ -191,7 +193,7 @@ class PositionState:
                 self.sl,
                 self.tp,
                 price_current,
-                0.0,
+                self.swap,
                 profit,
                 self.spec.name,
                 self.comment,

@@ -52,6 +52,10 @@ class SymbolSpec:
     level_volume: tuple[float, float] = (1.0, 10.0)
     volatility_ticks: float = 3.0
     off_quotes_points: int = 500
+    swap_mode: int = C.SYMBOL_SWAP_MODE_POINTS
+    swap_long: float = 0.0  # per lot per day, in the unit `swap_mode` names
+    swap_short: float = 0.0
+    swap_rollover3days: int = C.DAY_OF_WEEK_WEDNESDAY
 
     point: float = field(init=False)  # smallest price change: 10**-digits
     tick_size: float = field(init=False)  # price grid step; the point for these symbols

@@ -20,6 +20,7 @@ from oms.broker.sim.rules import (
     STOP_LIMITS,
 )
 from oms.broker.sim.state import OrderState, PositionState
+from oms.broker.sim.swaps import Rollover
 
 PLACED, CANCELED, PARTIAL = C.ORDER_STATE_PLACED, C.ORDER_STATE_CANCELED, C.ORDER_STATE_PARTIAL
 FILLED, REJECTED, EXPIRED = C.ORDER_STATE_FILLED, C.ORDER_STATE_REJECTED, C.ORDER_STATE_EXPIRED
@@ -41,13 +42,16 @@ class Triggers:
     Below the stop-out margin level the most losing position is closed (reason SO).
     """
 
-    def __init__(self, market: Market, ledger: Ledger) -> None:
+    def __init__(self, market: Market, ledger: Ledger, rollover: Rollover) -> None:
         self.market = market
         self.ledger = ledger
+        self.rollover = rollover
         market.listen(self.on_market)
 
     def on_market(self, symbols: Sequence[str]) -> None:
-        """React to new books: expire, trigger and fill working orders, run SL/TP."""
+        """React to new books: charge the rollovers passed, expire, trigger and fill working
+        orders, run SL/TP."""
+        self.rollover.catch_up()
         ledger = self.ledger
         now = self.market.time_msc
         if ledger.orders:
