@@ -1,263 +1,186 @@
 """`oms demo`: a paper-trading session on a fresh SQLite journal against the simulated terminal.
 
-A small strategy places market, limit, IOC and FOK orders, modifies and cancels some; the
-terminal then fills an order behind the engine's back, takes a manual trade and drops an
-acknowledgement; the reconciler finds and heals them; the engine is stopped dead in the
-middle of a burst (its event loop halted with sends in flight, nothing drained) and a new
-engine recovers from the journal; finally the reports and `verify` are printed. The journal
-(`demo.db`) and the operators' log (`demo.log`) stay for exploring.
+This process owns the simulated terminal and serves it over RPyC; the engine runs in a
+process of its own (`oms.cli.demo_session`) that reaches the terminal through the mt5linux
+client. A small strategy places market, limit, IOC and FOK orders, modifies and cancels some;
+the terminal then fills an order behind the engine's back, takes a manual trade and drops an
+acknowledgement; the reconciler finds and heals them. The engine then places a burst whose
+answers the terminal holds, and its process is killed (SIGKILL; TerminateProcess on Windows)
+with those sends unanswered. The terminal lives on; a new engine process recovers from the
+journal, looks the unanswered orders up at the broker and trades on; finally the reports and
+`verify` are printed. The journal (`demo.db`) and the operators' log (`demo.log`) stay for
+exploring.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
+import importlib.util
+import signal
+import subprocess
+import sys
+import threading
 import time
-import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 from rich.console import Console
 
-from journal import AsyncJournal, migrate
-from oms.broker.mt5.adapter import Mt5Broker
-from oms.broker.mt5.calls import LoginArgs
+from journal import migrate
 from oms.broker.sim import SimulatedTerminal
-from oms.broker.worker import InlineWorker, SameObject
+from oms.broker.sim.records import OrderSendResult
+from oms.cli import demo_session as session
 from oms.cli.journal import verify
 from oms.cli.main import app
-from oms.engine import eventlog, runtime
-from oms.engine.listener import StatusListener
-from oms.engine.manager import OrderManager
-from oms.engine.recovery import Recovery
-from oms.engine.router import OrderRouter
-from oms.reconcile.lock import lock_for
-from oms.reconcile.reconciler import Reconciler, RunReport
-from oms.reconcile.schedule import reconcile_before_trading
-from oms.reconcile.snapshot import TerminalSnapshotSource
+from oms.errors import OmsError
 
-ACCOUNT = "A1"
-STRATEGY = "demo"
-SYMBOL = "EURUSD"
 DEMO_DB = "demo.db"
 DEMO_LOG = "demo.log"
 
 COMMAND = "demo"
 
-
-@dataclass
-class Engine:
-    """One engine process's worth of objects (they die with it)."""
-
-    journal: AsyncJournal
-    broker: Mt5Broker
-    manager: OrderManager
-    listener: StatusListener
-    reconciler: Reconciler
+KILL_POINT_TIMEOUT_S: Final = 60.0
+"""How long the burst's first send may take to reach the terminal before the demo gives up."""
 
 
 @dataclass
 class Story:
-    """What the session did, for the closing summary."""
+    """The narrated steps of the session, printed as they happen."""
 
     console: Console
-    placed: list[str] = field(default_factory=list)
-    resting: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         """One narrated step."""
         self.console.print(f"[bold cyan]•[/bold cyan] {text}")
 
 
-async def _engine(url: str, terminal: SimulatedTerminal) -> Engine:
-    """Open the journal, connect to the terminal, recover, reconcile: ready to trade."""
-    journal = await AsyncJournal.open(url)
-    worker = InlineWorker(SameObject(terminal))
-    broker = Mt5Broker(worker, LoginArgs(), clock=lambda: terminal.market.time_msc / 1000)
-    await broker.connect()
-    manager = OrderManager(journal, OrderRouter.single(broker))
-    listener = StatusListener(manager)
-    reconciler = Reconciler(
-        journal.journal, TerminalSnapshotSource(worker, clock=broker_clock(terminal)),
-        account=ACCOUNT, hedging=True, lock=lock_for(url),
-    )  # fmt: skip
-    return Engine(journal, broker, manager, listener, reconciler)
+class HeldAnswers:
+    """The served terminal; once armed it trades each send but holds the answer, so the kill
+    lands, every time, after the burst's first send traded and before anything was answered."""
+
+    def __init__(self, terminal: SimulatedTerminal) -> None:
+        self._terminal = terminal
+        self.armed = False
+        self.reached = threading.Event()
+        self.released = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._terminal, name)
+
+    def order_send(self, request: dict[str, Any], /) -> OrderSendResult | None:
+        """Execute the send; while armed, answer only after the engine process is gone."""
+        result = self._terminal.order_send(request)
+        if self.armed:
+            self.reached.set()
+            self.released.wait()
+        return result
+
+    def release(self) -> None:
+        """Let the held answer go (to a connection nobody reads any more) and stop holding."""
+        self.armed = False
+        self.released.set()
 
 
-def broker_clock(terminal: SimulatedTerminal) -> Any:
-    """The terminal's own clock, as the adapter reads history windows by it."""
-    return lambda: terminal.market.time_msc / 1000
+class TerminalSide:
+    """Acts on the terminal when the engine process asks: the market and its faults."""
+
+    def __init__(self, terminal: SimulatedTerminal, served: HeldAnswers, story: Story) -> None:
+        self.terminal = terminal
+        self.served = served
+        self.story = story
+
+    def act(self, action: str, args: list[str]) -> None:
+        """Do what the engine asked for, telling the story of the faults."""
+        faults = self.terminal.faults
+        if action == session.STEP:
+            for _ in range(int(args[0])):
+                self.terminal.market.step()
+        elif action == session.FILL:
+            coid, ticket = args
+            faults.fill_order(int(ticket))
+            self.story.say(f"the terminal filled {coid} (ticket {ticket}) while nobody looked")
+        elif action == session.MANUAL_TRADE:
+            tick = self.terminal.symbol_info_tick(session.SYMBOL)
+            assert tick is not None
+            manual = faults.manual_trade(
+                {"action": 1, "symbol": session.SYMBOL, "volume": 0.3, "type": 1,
+                 "price": tick.bid, "type_filling": 1, "comment": "by hand"}
+            )  # fmt: skip
+            self.story.say(f"a trader sold 0.3 {session.SYMBOL} by hand in the terminal "
+                           f"(ticket {manual.order})")  # fmt: skip
+        elif action == session.DROP_NEXT_ACK:
+            faults.drop_next_ack()
+        elif action == session.HOLD_ANSWERS:
+            self.served.armed = True
+        else:
+            raise OmsError(f"the engine process asked for an unknown action: {action}")
 
 
-def _quote(terminal: SimulatedTerminal) -> tuple[float, float]:
-    """Bid and ask of the demo symbol."""
-    tick = terminal.symbol_info_tick(SYMBOL)
-    assert tick is not None
-    return tick.bid, tick.ask
+@contextlib.contextmanager
+def _engine_process(phase: str, url: str, port: int, log: Path) -> Iterator[subprocess.Popen[str]]:
+    """An engine process that is never left running, whatever happens here."""
+    with subprocess.Popen(
+        [sys.executable, "-m", session.__name__, phase, url, str(port), str(log)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    ) as proc:  # fmt: skip
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
-def _order(kind: str, side: str, volume: float, **extra: Any) -> dict[str, Any]:
-    return {"account": ACCOUNT, "strategy": STRATEGY, "symbol": SYMBOL, "side": side,
-            "order_type": kind, "volume": volume, **extra}  # fmt: skip
+def _converse(proc: subprocess.Popen[str], side: TerminalSide) -> list[str]:
+    """Tell the engine's story and answer its asks until it announces its burst or ends."""
+    assert proc.stdout is not None and proc.stdin is not None
+    for line in proc.stdout:
+        tag, _, rest = line.rstrip("\n").partition(" ")
+        if tag == session.SAY:
+            side.story.say(rest)
+        elif tag == session.ASK:
+            action, *args = rest.split(" ")
+            side.act(action, args)
+            proc.stdin.write("done\n")
+            proc.stdin.flush()
+        elif tag == session.BURST:
+            return rest.split(" ")
+        else:
+            raise OmsError(f"the engine process wrote an unexpected line: {line!r}")
+    return []
 
 
-async def _settle(engine: Engine, terminal: SimulatedTerminal, steps: int = 1) -> None:
-    """Let sends finish, move the market on, and let the listener journal what changed."""
-    await engine.manager.drain()
-    for _ in range(steps):
-        terminal.market.step()
-    await engine.listener.poll_once()
-    await engine.manager.drain()
+def _how_it_ended(returncode: int) -> str:
+    """A process's end as an operator reads it: by which signal, or with which status."""
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}, exit status {returncode}"
+    return f"exit status {returncode}"
 
 
-def _report_line(story: Story, label: str, report: RunReport | None) -> None:
-    if report is None:
-        story.say(f"{label}: another process was reconciling")
-        return
-    kinds = ", ".join(
-        f"{d.kind.value} ({'healed' if d.heals else 'alert'})" for d in report.detected
+def _crash_and_restart(url: str, port: int, log: Path, side: TerminalSide) -> None:
+    """The first engine process trades until its burst and is killed; a second one recovers."""
+    with _engine_process(session.FIRST, url, port, log) as first:
+        try:
+            burst = _converse(first, side)
+            if not burst:
+                raise OmsError(f"the engine process ended early ({_how_it_ended(first.wait())})")
+            if not side.served.reached.wait(KILL_POINT_TIMEOUT_S):
+                raise OmsError("the burst's first send never reached the terminal")
+            first.kill()  # SIGKILL where there are signals, TerminateProcess on Windows
+            ended = first.wait()
+        finally:
+            side.served.release()
+    side.story.say(
+        f"the engine placed {len(burst)} more orders ({', '.join(burst)}); with the first "
+        f"executed at the terminal and unanswered, its process {first.pid} was "
+        f"{_how_it_ended(ended)}"
     )
-    story.say(
-        f"{label}: {len(report.detected)} discrepancies"
-        + (f" — {kinds}" if kinds else "")
-        + f"; {report.open_discrepancies} left open"
-    )
-
-
-async def _trade(engine: Engine, terminal: SimulatedTerminal, story: Story) -> None:
-    """The strategy: market, IOC, FOK and limit orders; modify some limits, cancel others."""
-    manager = engine.manager
-    info = terminal.symbol_info(SYMBOL)
-    assert info is not None
-    point = info.point
-    for i in range(6):
-        side = "buy" if i % 2 == 0 else "sell"
-        filling = ("ioc", "fok", "ioc")[i % 3]
-        story.placed.append(await manager.place(_order("market", side, 0.1, filling=filling)))
-        await _settle(engine, terminal)
-    for i in range(8):
-        bid, ask = _quote(terminal)
-        side = "buy" if i % 2 == 0 else "sell"
-        away = (60 + 40 * i) * point
-        price = round(bid - away if side == "buy" else ask + away, 5)
-        coid = await manager.place(_order("limit", side, 0.2, price=price, filling="return"))
-        story.placed.append(coid)
-        story.resting.append(coid)
-    await _settle(engine, terminal)
-    story.say(f"placed {len(story.placed)} orders: 6 market (IOC/FOK), 8 limit")
-    for coid in story.resting[:3]:
-        order = manager.states.orders[coid]
-        if order.is_open and order.price is not None:
-            nudge = 20 * point if order.side == "buy" else -20 * point
-            await manager.modify({"client_order_id": coid, "price": round(order.price - nudge, 5)})
-    for coid in story.resting[3:5]:
-        if manager.states.orders[coid].is_open:
-            await manager.cancel({"client_order_id": coid})
-    await _settle(engine, terminal, steps=20)
-    story.say("modified 3 limit orders, canceled 2; the market moved on for 20 steps")
-
-
-async def _faults(engine: Engine, terminal: SimulatedTerminal, story: Story) -> None:
-    """A missed fill, a manual trade and a dropped acknowledgement; the reconciler heals."""
-    manager = engine.manager
-    working = [c for c in story.resting if manager.states.orders[c].is_open]
-    if working:
-        ticket = manager.states.orders[working[-1]].broker_order_id
-        assert ticket is not None
-        terminal.faults.fill_order(ticket)
-        story.say(f"the terminal filled {working[-1]} (ticket {ticket}) while nobody looked")
-    manual = terminal.faults.manual_trade(
-        {
-            "action": 1,
-            "symbol": SYMBOL,
-            "volume": 0.3,
-            "type": 1,
-            "price": _quote(terminal)[0],
-            "type_filling": 1,
-            "comment": "by hand",
-        }
-    )
-    story.say(f"a trader sold 0.3 {SYMBOL} by hand in the terminal (ticket {manual.order})")
-    _report_line(story, "reconciler", await engine.reconciler.run(trigger="demo"))
-    await engine.manager.catch_up()
-    terminal.faults.drop_next_ack()
-    coid = await manager.place(_order("market", "buy", 0.1, filling="ioc"))
-    story.placed.append(coid)
-    await _settle(engine, terminal)
-    order = manager.states.orders[coid]
-    story.say(
-        f"the terminal executed {coid} but its answer was lost; the engine looked it up "
-        f"instead of resending: {order.status.value}"
-    )
-    _report_line(story, "reconciler", await engine.reconciler.run(trigger="demo"))
-    await engine.manager.catch_up()
-
-
-async def _burst_then_die(engine: Engine, story: Story) -> None:
-    """Place a burst and stop the event loop dead before the sends are answered."""
-    tick_side = ("buy", "sell", "buy")
-    for side in tick_side:
-        story.placed.append(await engine.manager.place(_order("market", side, 0.1, filling="ioc")))
-    story.say("the engine placed 3 more orders and was stopped dead mid-burst, sends in flight")
-    asyncio.get_running_loop().stop()
-    await asyncio.Future()  # never resumes: this loop is abandoned like a killed process
-
-
-async def _after_restart(url: str, terminal: SimulatedTerminal, story: Story) -> None:
-    """A new engine: recovery from the journal, a start-up reconciliation, more trading."""
-    engine = await _engine(url, terminal)
-    try:
-        report = await Recovery(engine.manager, engine.listener).run()
-        story.say(
-            f"restarted: replayed {report.replayed} events, looked up {len(report.resolved)} "
-            f"unanswered orders at the broker (none resent), then opened for new orders"
-        )
-        _report_line(story, "start-up reconciliation",
-                     await reconcile_before_trading(engine.reconciler))  # fmt: skip
-        await engine.manager.catch_up()
-        for side in ("sell", "buy"):
-            story.placed.append(
-                await engine.manager.place(_order("market", side, 0.1, filling="ioc"))
-            )
-        await _settle(engine, terminal, steps=5)
-        _report_line(story, "closing reconciliation", await engine.reconciler.run(trigger="demo"))
-        await engine.manager.catch_up()
-    finally:
-        await engine.manager.drain()
-        await engine.journal.close()
-
-
-def _first_session(url: str, terminal: SimulatedTerminal, story: Story) -> None:
-    """Session one on its own event loop, which is left stopped: the 'killed' engine."""
-    loop = asyncio.new_event_loop()
-    holder: dict[str, Engine] = {}
-
-    async def session() -> None:
-        engine = holder["engine"] = await _engine(url, terminal)
-        await Recovery(engine.manager, engine.listener).run()
-        _report_line(story, "start-up reconciliation",
-                     await reconcile_before_trading(engine.reconciler))  # fmt: skip
-        await engine.manager.catch_up()
-        await _trade(engine, terminal, story)
-        await _faults(engine, terminal, story)
-        await _burst_then_die(engine, story)
-
-    with contextlib.suppress(RuntimeError):  # "Event loop stopped before Future completed."
-        loop.run_until_complete(session())
-    # The dead engine's journal connection goes away as a killed process's would; its
-    # unfinished sends stay unfinished (the interpreter reports them at exit, so hush it).
-    holder["engine"].journal.journal.close()
-    _ABANDONED.append(loop)
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    warnings.filterwarnings("ignore", message="coroutine .* was never awaited")
-
-
-_ABANDONED: list[asyncio.AbstractEventLoop] = []
+    with _engine_process(session.RESTART, url, port, log) as second:
+        _converse(second, side)
+        if (status := second.wait()) != 0:
+            raise OmsError(f"the restarted engine process failed ({_how_it_ended(status)})")
 
 
 def _reports(url: str, console: Console) -> None:
@@ -289,6 +212,14 @@ def demo(
 
     Example: oms demo --dir /tmp/oms-demo
     """
+    try:
+        from oms.broker.bridge import make_server
+    except ImportError as exc:
+        raise OmsError(
+            f"oms demo needs RPyC and mt5linux ({exc.name} is missing): pip install 'oms[mt5linux]'"
+        ) from exc
+    if importlib.util.find_spec("mt5linux") is None:
+        raise OmsError("oms demo needs the mt5linux client: pip install 'oms[mt5linux]'")
     console = Console()
     directory.mkdir(parents=True, exist_ok=True)
     path = (directory / DEMO_DB).resolve()
@@ -303,18 +234,19 @@ def demo(
     url = f"sqlite:///{path}"
     started = time.perf_counter()
     migrate(url)
-    handlers = eventlog.configure(directory / DEMO_LOG, console=False)
-    logging.getLogger("oms").propagate = False
     story = Story(console)
     console.rule("paper-trading session")
     story.say(f"fresh journal {path}, simulated hedging account, seed {seed}")
     terminal = SimulatedTerminal(seed=seed, margin_mode="hedging",
                                  start_msc=time.time_ns() // 1_000_000)  # fmt: skip
+    served = HeldAnswers(terminal)
+    server = make_server(served, port=0)
+    threading.Thread(target=server.start, name="demo-terminal", daemon=True).start()
     try:
-        _first_session(url, terminal, story)
-        runtime.run(_after_restart(url, terminal, story))
+        _crash_and_restart(url, server.port, directory / DEMO_LOG,
+                           TerminalSide(terminal, served, story))  # fmt: skip
     finally:
-        eventlog.remove(handlers)
+        server.close()
     _reports(url, console)
     console.rule()
     console.print(
