@@ -1,8 +1,10 @@
-"""Order pipeline: `bench.py pipeline [--orders N] [--in-flight K] [--log] --json`.
+"""Order pipeline: `bench.py pipeline [--orders N] [--in-flight K] [--no-log] --json`.
 
 A strategy keeps K orders in flight through the engine (validate, risk, durable journal
 append, background send) against the in-process simulated terminal with zero latency
-(calls run inline), on a SQLite journal with full durability. The simulated market steps
+(calls run inline), on a SQLite journal with full durability, every event also written to
+the operators' JSON-lines log as a running engine does (`--no-log` leaves the log out). The
+simulated market steps
 once every 16 orders so the book the market orders take from refills. Half the orders are market
 orders (submitted, accepted, filled), half are limit orders away from the market that are
 canceled once accepted (submitted, accepted, cancel requested, canceled).
@@ -164,8 +166,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--log", action="store_true",
-                        help="write every event to a JSON-lines log file as well")
+    parser.add_argument("--no-log", dest="log", action="store_false",
+                        help="leave out the operators' JSON-lines log (on by default)")
     parser.add_argument("--durability", choices=("full", "normal", "off"), default="full",
                         help="journal durability; anything but full is for diagnosis only")
     parser.add_argument("--unloaded-orders", type=int, default=1000,
