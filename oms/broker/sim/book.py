@@ -162,10 +162,9 @@ class SimBook:
         """Tickets of the orders in the queue."""
         return list(self._placed)
 
-    def take(self, buy: bool, wanted: int, limit: int = 0) -> list[tuple[int, int]]:
+    def take(self, buy: bool, wanted: int, limit: int = 0) -> list[tuple[int, int, int]]:
         """Consume liquidity best first for our own execution, up to `limit` ticks if set;
-        return what traded at each level as (price ticks, size steps), best first, for the
-        prints a sweep makes.
+        return its prints: (price, size, aggressor) for each level traded, best first.
 
         Resting orders of ours on the side taken move up by the volume taken in front of them
         (from the front of the level, as trades do) but are not filled by it: the server does
@@ -178,16 +177,16 @@ class SimBook:
         side = ASK if buy else BID  # the side taken from
         book = self.book
         before = {p: book.size_at(side, p) for s, p, _ in self._placed.values() if s == side}
-        levels = self._sweep(buy, wanted, limit)
+        prints = self._sweep(buy, wanted, limit)
         if before:
             self._taken_ahead(side, before)
-        return levels
+        return prints
 
-    def _sweep(self, buy: bool, wanted: int, limit: int) -> list[tuple[int, int]]:
+    def _sweep(self, buy: bool, wanted: int, limit: int) -> list[tuple[int, int, int]]:
         """Level by level (the book's take capped at each best price), so each level prints."""
         book = self.book
-        aggressor = BID if buy else ASK
-        levels = []
+        aggressor = BID if buy else ASK  # also the print's aggressor: 0 buyer, 1 seller
+        prints = []
         while wanted > 0:
             best = book.best_ask if buy else book.best_bid
             if best is None or (limit and (best > limit if buy else best < limit)):
@@ -195,9 +194,9 @@ class SimBook:
             size = book.take(aggressor, wanted, best)[0]
             if not size:
                 break
-            levels.append((best, size))
+            prints.append((best, size, aggressor))
             wanted -= size
-        return levels
+        return prints
 
     def _taken_ahead(self, side: int, before: dict[int, int]) -> None:
         """Tell the queue what our own execution took at the levels where we rest."""

@@ -13,13 +13,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from oms.broker.sim.book import SimBook
+from oms.broker.sim.book import SimBook, Trades
 from oms.broker.sim.feed import (
     BUYER,
     SELLER,
     Feed,
     Snapshot,
-    Trades,
     snapshot_line,
     to_steps,
     to_ticks,
@@ -168,13 +167,16 @@ class Market:
         everyone else's, not at the next update.
         """
         with self._lock:
-            levels = self.books[symbol].take(buy, wanted, limit)
-            if not levels:
+            prints = self.books[symbol].take(buy, wanted, limit)
+            if not prints:
                 return 0, 0
-            aggressor = BUYER if buy else SELLER
             self.updated_msc[symbol] = self.time_msc
-            self._record(symbol, tuple((price, size, aggressor) for price, size in levels))
-            return sum(size for _, size in levels), sum(price * size for price, size in levels)
+            self._record(symbol, prints)
+            filled = cost = 0
+            for price, size, _ in prints:
+                filled += size
+                cost += price * size
+            return filled, cost
 
     def record(self, path: str | Path | None) -> None:
         """Append every snapshot from now on to a JSON-lines file (None stops recording)."""
