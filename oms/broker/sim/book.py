@@ -162,25 +162,41 @@ class SimBook:
         """Tickets of the orders in the queue."""
         return list(self._placed)
 
-    def take(self, buy: bool, wanted: int, limit: int = 0) -> tuple[int, int]:
+    def take(self, buy: bool, wanted: int, limit: int = 0) -> list[tuple[int, int, int]]:
         """Consume liquidity best first for our own execution, up to `limit` ticks if set;
-        return (size filled, sum of size x price in ticks).
+        return its prints: (price, size, aggressor) for each level traded, best first.
 
         Resting orders of ours on the side taken move up by the volume taken in front of them
         (from the front of the level, as trades do) but are not filled by it: the server does
         not trade with itself; the rest of what was taken counts as withdrawn behind them.
         """
-        book = self.book
-        side = ASK if buy else BID  # the side taken from
         if wanted <= 0:
-            return 0, 0
+            return []
         if not self._placed:
-            return book.take(1 - side, wanted, limit or None)
+            return self._sweep(buy, wanted, limit)
+        side = ASK if buy else BID  # the side taken from
+        book = self.book
         before = {p: book.size_at(side, p) for s, p, _ in self._placed.values() if s == side}
-        filled, cost = book.take(1 - side, wanted, limit or None)
+        prints = self._sweep(buy, wanted, limit)
         if before:
             self._taken_ahead(side, before)
-        return filled, cost
+        return prints
+
+    def _sweep(self, buy: bool, wanted: int, limit: int) -> list[tuple[int, int, int]]:
+        """Level by level (the book's take capped at each best price), so each level prints."""
+        book = self.book
+        aggressor = BID if buy else ASK  # also the print's aggressor: 0 buyer, 1 seller
+        prints = []
+        while wanted > 0:
+            best = book.best_ask if buy else book.best_bid
+            if best is None or (limit and (best > limit if buy else best < limit)):
+                break
+            size = book.take(aggressor, wanted, best)[0]
+            if not size:
+                break
+            prints.append((best, size, aggressor))
+            wanted -= size
+        return prints
 
     def _taken_ahead(self, side: int, before: dict[int, int]) -> None:
         """Tell the queue what our own execution took at the levels where we rest."""

@@ -3,12 +3,13 @@
 The real terminal answers `copy_ticks_*` and `copy_rates_*` from its history database; the
 simulator answers from what its own market did. A tick is recorded whenever a symbol's best
 bid or ask changes (flags BID/ASK) or a trade prints (LAST, VOLUME and the aggressor's
-BUY/SELL), carrying the other prices of the moment as the real ticks do. Bars are built from
-the ticks that moved the bid (as MetaTrader builds bars for Bid-charted symbols): open, high,
-low and close of the bid, `tick_volume` the number of such ticks, `spread` the smallest spread
-in points seen in the bar, `real_volume` the traded volume in whole lots. Ticks are bounded
-per symbol (`max_ticks`, the oldest go first); bars are built as ticks arrive and outlive
-the ticks they came from, as the terminal keeps bars longer than ticks.
+BUY/SELL), carrying the other prices of the moment as the real ticks do; our own deals against
+the book print, and move the quote, when they execute, like anyone else's. Bars are built
+from the ticks that moved the bid (as MetaTrader builds bars for Bid-charted symbols): open,
+high, low and close of the bid, `tick_volume` the number of such ticks, `spread` the smallest
+spread in points seen in the bar, `real_volume` the traded volume in whole lots. Ticks are
+bounded per symbol (`max_ticks`, the oldest go first); bars are built as ticks arrive and
+outlive the ticks they came from, as the terminal keeps bars longer than ticks.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class SymbolHistory:
 
     def record(self, time_msc: int, bid: float, ask: float,
                trades: list[tuple[float, float, bool]]) -> None:
-        """Ticks for one market update: each print, then the quote if it moved."""
+        """Ticks for one market update or one deal of ours: each print, then the quote if it
+        moved."""
         for price, lots, buyer in trades:
             self.last = price
             flags = _TRADE_FLAGS | (C.TICK_FLAG_BUY if buyer else C.TICK_FLAG_SELL)

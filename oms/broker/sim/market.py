@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from oms.broker.sim.book import SimBook
+from oms.broker.sim.book import SimBook, Trades
 from oms.broker.sim.feed import (
     BUYER,
     SELLER,
@@ -158,6 +158,26 @@ class Market:
             bids, asks = (left, asks) if aggressor == SELLER else (bids, left)
             self._update([Snapshot(self.time_msc, symbol, bids, asks, tuple(trades))])
 
+    def take(self, symbol: str, buy: bool, wanted: int, limit: int = 0) -> tuple[int, int]:
+        """Execute one of our orders against the book, up to `limit` ticks if set; return
+        (size filled, sum of size x price in ticks).
+
+        The deal prints at once (one print per level traded, the aggressor ours) and the quote
+        it moved is recorded with it: a real terminal's tick stream shows our trades among
+        everyone else's, not at the next update.
+        """
+        with self._lock:
+            prints = self.books[symbol].take(buy, wanted, limit)
+            if not prints:
+                return 0, 0
+            self.updated_msc[symbol] = self.time_msc
+            self._record(symbol, prints)
+            filled = cost = 0
+            for price, size, _ in prints:
+                filled += size
+                cost += price * size
+            return filled, cost
+
     def record(self, path: str | Path | None) -> None:
         """Append every snapshot from now on to a JSON-lines file (None stops recording)."""
         with self._lock:
@@ -177,23 +197,25 @@ class Market:
             if snap.time_msc > self.time_msc:
                 self.time_msc = snap.time_msc
             self.updated_msc[snap.symbol] = max(snap.time_msc, self.time_msc)
-            self._record(snap, book)
+            self._record(snap.symbol, snap.trades)
             moved.append(snap.symbol)
             if self._recording is not None:
                 self._recording.write(snapshot_line(snap, self.specs[snap.symbol]) + "\n")
         return moved
 
-    def _record(self, snap: Snapshot, book: SimBook) -> None:
-        """The update's ticks for copy_ticks_* and copy_rates_* (empty sides keep their price)."""
-        spec = self.specs[snap.symbol]
-        history = self.history[snap.symbol]
+    def _record(self, symbol: str, trades: Trades) -> None:
+        """The ticks of an update or of our own deal, for copy_ticks_* and copy_rates_* (empty
+        sides keep their price)."""
+        spec = self.specs[symbol]
+        history = self.history[symbol]
+        book = self.books[symbol]
         tick, digits, step = spec.tick_size, spec.digits, spec.volume_step
         best_bid, best_ask = book.best_bid, book.best_ask
         bid = round(best_bid * tick, digits) if best_bid else history.bid
         ask = round(best_ask * tick, digits) if best_ask else history.ask
-        trades = [(round(price * tick, digits), round(size * step, 8), aggressor == BUYER)
-                  for price, size, aggressor in snap.trades]
-        history.record(self.updated_msc[snap.symbol], bid, ask, trades)
+        prints = [(round(price * tick, digits), round(size * step, 8), aggressor == BUYER)
+                  for price, size, aggressor in trades]
+        history.record(self.updated_msc[symbol], bid, ask, prints)
 
     def _update(self, snaps: list[Snapshot]) -> None:
         moved = self._apply(snaps)

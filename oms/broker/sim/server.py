@@ -161,7 +161,7 @@ class TradeServer:
             req.expiration, req.price, req.stoplimit, req.sl, req.tp,
         )  # fmt: skip
         order.closes = closes
-        filled, cost = book.take(buy, steps)
+        filled, cost = market.take(spec.name, buy, steps)
         if not filled:
             ledger.forget_last_order()
             return Outcome(C.TRADE_RETCODE_REJECT)

@@ -146,7 +146,7 @@ class Triggers:
             if not limit:
                 ledger.finish(order, CANCELED)
             return
-        self._done(order, *book.take(buy, wanted, limit))
+        self._done(order, *self.market.take(spec.name, buy, wanted, limit))
 
     def _affordable(self, order: OrderState) -> bool:
         """Margin for a pending order's first execution; rejects the order when it is short."""
@@ -196,7 +196,7 @@ class Triggers:
         """Close what the book allows of a position, by a server-made order; False if nothing."""
         spec = pos.spec
         buy = pos.type == BUY
-        filled, cost = self.market.books[spec.name].take(not buy, pos.volume)
+        filled, cost = self.market.take(spec.name, not buy, pos.volume)
         if not filled:
             return False
         ledger = self.ledger
