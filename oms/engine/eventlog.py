@@ -6,7 +6,8 @@ value is masked in the final text of each line (file and console) whatever carri
 Journaled events are gathered for one turn of the event loop and go out as one log record
 that the formatter writes as one line per event: a record and a write per event cost more
 than the engine's whole fold of that event. An error or milestone sends the gathered events
-first, so the file keeps the engine's order.
+first, so the file keeps the engine's order. A process killed mid-turn loses at most that
+turn's lines; the events themselves are in the journal, which is the record.
 """
 
 from __future__ import annotations
