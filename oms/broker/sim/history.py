@@ -83,6 +83,7 @@ class SymbolHistory:
     bid: float = 0.0
     ask: float = 0.0
     last: float = 0.0
+    last_lots: float = 0.0  # the last print's volume, as symbol_info_tick reports it
     dropped: int = 0  # ticks trimmed from the front so far
     _builders: dict[int, _BarBuilder] = field(default_factory=dict)
 
@@ -91,7 +92,7 @@ class SymbolHistory:
         """Ticks for one market update or one deal of ours: each print, then the quote if it
         moved."""
         for price, lots, buyer in trades:
-            self.last = price
+            self.last, self.last_lots = price, lots
             flags = _TRADE_FLAGS | (C.TICK_FLAG_BUY if buyer else C.TICK_FLAG_SELL)
             self._append((time_msc, self.bid, self.ask, price, round(lots), flags, lots))
         flags = (C.TICK_FLAG_BID if bid != self.bid else 0) | (

@@ -384,7 +384,7 @@ class SimulatedTerminal(Mt5Constants):
 
     @_api()
     def symbol_info_tick(self, symbol: str, /) -> Tick | None:
-        """Last bid/ask of one symbol."""
+        """Last bid/ask of one symbol, with the price and volume of its last trade."""
         spec = self.market.specs.get(symbol)
         if spec is None:
             self._error = NOT_FOUND
@@ -392,7 +392,9 @@ class SimulatedTerminal(Mt5Constants):
         bid, ask = self._server.money.quote(spec)
         msc = self.market.updated_msc[symbol]
         flags = C.TICK_FLAG_BID | C.TICK_FLAG_ASK
-        return Tick((msc // 1000, bid, ask, 0.0, 0, msc, flags, 0.0))
+        history = self.market.history[symbol]
+        lots = history.last_lots
+        return Tick((msc // 1000, bid, ask, history.last, round(lots), msc, flags, lots))
 
     @_api(False)
     def symbol_select(self, symbol: str, enable: bool = True, /) -> bool:

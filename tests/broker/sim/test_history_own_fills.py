@@ -36,6 +36,11 @@ def _agrees_with_last_tick(mt5: SimulatedTerminal) -> None:
     assert tick is not None
     assert (tick.time_msc, tick.bid, tick.ask) == (
         int(last["time_msc"]), float(last["bid"]), float(last["ask"]))
+    trades = [t for t in _ticks(mt5) if int(t["flags"]) & C.TICK_FLAG_LAST]
+    if trades:  # the last trade's price and volume, as a real terminal's tick carries them
+        assert (tick.last, tick.volume, tick.volume_real) == (
+            float(trades[-1]["last"]), int(trades[-1]["volume"]),
+            float(trades[-1]["volume_real"]))
 
 
 def test_a_buy_sweeping_two_ask_levels_prints_each_then_the_new_ask(
