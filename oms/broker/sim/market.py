@@ -62,6 +62,7 @@ class Market:
         self._feed = feed
         self._lock = lock
         self._listener: Callable[[Sequence[str]], None] | None = None
+        self._moved_by_us: set[str] = set()
         self._recording: TextIO | None = None
         self._apply(feed.start(specs, start_msc))
 
@@ -167,9 +168,13 @@ class Market:
         everyone else's, not at the next update.
         """
         with self._lock:
-            prints = self.books[symbol].take(buy, wanted, limit)
+            book = self.books[symbol]
+            touch = book.best_bid, book.best_ask
+            prints = book.take(buy, wanted, limit)
             if not prints:
                 return 0, 0
+            if (book.best_bid, book.best_ask) != touch:
+                self._moved_by_us.add(symbol)
             self.updated_msc[symbol] = self.time_msc
             self._record(symbol, prints)
             filled = cost = 0
@@ -177,6 +182,15 @@ class Market:
                 filled += size
                 cost += price * size
             return filled, cost
+
+    def moved_by_us(self) -> list[str]:
+        """The symbols whose touch our own executions moved since the last call (then none)."""
+        if not self._moved_by_us:  # the common case, asked after every deal: no lock
+            return []
+        with self._lock:
+            moved = sorted(self._moved_by_us)
+            self._moved_by_us.clear()
+            return moved
 
     def record(self, path: str | Path | None) -> None:
         """Append every snapshot from now on to a JSON-lines file (None stops recording)."""

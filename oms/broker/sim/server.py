@@ -68,9 +68,15 @@ class TradeServer:
 
     def send(self, req: TradeRequest, reason: int = EXPERT, dry_run: bool = False) -> Outcome:
         """Handle one validated request; `dry_run` stops after the checks (order_check)."""
+        if req.action == C.TRADE_ACTION_DEAL:
+            outcome = self._deal(req, reason, dry_run)
+            self.triggers.settle()  # the quote our deal moved reaches our stops at once
+            return outcome
+        return self._handle(req, reason, dry_run)
+
+    def _handle(self, req: TradeRequest, reason: int, dry_run: bool) -> Outcome:
+        """The requests that take no liquidity from the book."""
         action = req.action
-        if action == C.TRADE_ACTION_DEAL:
-            return self._deal(req, reason, dry_run)
         if action == C.TRADE_ACTION_PENDING:
             return self._pending(req, reason, dry_run)
         if action == C.TRADE_ACTION_SLTP:

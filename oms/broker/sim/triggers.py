@@ -25,6 +25,7 @@ from oms.broker.sim.swaps import Rollover
 PLACED, CANCELED, PARTIAL = C.ORDER_STATE_PLACED, C.ORDER_STATE_CANCELED, C.ORDER_STATE_PARTIAL
 FILLED, REJECTED, EXPIRED = C.ORDER_STATE_FILLED, C.ORDER_STATE_REJECTED, C.ORDER_STATE_EXPIRED
 REASON_SL, REASON_TP, REASON_SO = C.ORDER_REASON_SL, C.ORDER_REASON_TP, C.ORDER_REASON_SO
+_MAX_SETTLE_ROUNDS = 1_000
 
 
 class Triggers:
@@ -50,7 +51,7 @@ class Triggers:
 
     def on_market(self, symbols: Sequence[str]) -> None:
         """React to new books: charge the rollovers passed, expire, trigger and fill working
-        orders, run SL/TP."""
+        orders, run SL/TP; then whatever those fills moved, as `settle` does."""
         self.rollover.catch_up()
         ledger = self.ledger
         now = self.market.time_msc
@@ -58,6 +59,23 @@ class Triggers:
             due = [o for o in ledger.orders.values() if o.expires_msc and o.expires_msc <= now]
             for order in due:
                 ledger.finish(order, EXPIRED)
+        self._react(symbols)
+        self.settle()
+
+    def settle(self) -> None:
+        """React to the quotes our own executions moved (a buy that lifts the ask through one
+        of our buy stops, or a short's stop loss), round after round until nothing moves: the
+        trade server sees our deals' ticks like anyone else's. Each round fills something or
+        stops, and liquidity is finite; the bound only guards against a bug."""
+        for _ in range(_MAX_SETTLE_ROUNDS):
+            moved = self.market.moved_by_us()
+            if not moved:
+                return
+            self._react(moved)
+
+    def _react(self, symbols: Sequence[str]) -> None:
+        """Working orders, SL/TP and stop-out against the books of `symbols` as they are now."""
+        ledger = self.ledger
         books = self.market.books
         for name in symbols:
             book = books[name]
