@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
-import json
 import resource
 import time
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from oms.domain.enums import AccountMode
 from oms.domain.records import Record
@@ -118,7 +119,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     restored = standard_set({HEDGING_ACCOUNT: AccountMode.HEDGING})
     for projection in restored.projections:
         with gc_paused():  # decoding makes millions of lists; nothing to collect meanwhile
-            stored = json.loads(snapshots[projection.name])
+            stored = orjson.loads(snapshots[projection.name])  # as the checkpoint store reads
         projection.restore(stored)
     restore_s = time.perf_counter() - started
     same = restored.state_hashes() == projections.state_hashes()
