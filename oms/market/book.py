@@ -344,30 +344,33 @@ class L2Book:
             return sum(s for p, s in self.bids.items() if limit is None or p >= limit)
         raise MarketDataError(f"unknown book side {side!r}")
 
-    def take(self, side: int, quantity: int, limit: int | None = None) -> tuple[int, int]:
-        """Consume liquidity best first for an aggressor on `side`: (filled, sum of size x price).
+    def take(self, side: int, quantity: int, limit: int | None = None) -> list[tuple[int, int]]:
+        """Consume liquidity best first for an aggressor on `side`; the (price, size) taken at
+        each level, best first.
 
-        For a matching engine that trades against this book (the simulated terminal); the
-        levels it empties are deleted and the touch moves as with any update.
+        For a matching engine that trades against this book (the simulated terminal, which
+        prints each level); the levels it empties are deleted and the touch moves as with any
+        update.
         """
         if quantity <= 0:
             raise MarketDataError(f"quantity must be positive, got {quantity}")
         if side not in (BID, ASK):
             raise MarketDataError(f"unknown book side {side!r}")
         opposite = 1 - side
-        filled = notional = 0
-        while filled < quantity:
+        taken: list[tuple[int, int]] = []
+        left = quantity
+        while left > 0:
             best = self.best_ask if side == BID else self.best_bid
             if best is None or (
                 limit is not None and (best > limit if side == BID else best < limit)
             ):
                 break
             size = self.size_at(opposite, best)
-            take = min(size, quantity - filled)
-            filled += take
-            notional += take * best
+            take = min(size, left)
+            taken.append((best, take))
+            left -= take
             self.update(opposite, best, size - take)
-        return filled, notional
+        return taken
 
     def __repr__(self) -> str:
         return (

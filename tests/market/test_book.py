@@ -245,13 +245,11 @@ def test_available_and_take_consume_liquidity_for_a_matching_engine() -> None:
     assert book.available(BID) == 60
     assert book.available(BID, limit=103) == 20
     assert book.available(ASK, limit=99) == 30
-    filled, notional = book.take(BID, 12, limit=103)
-    assert (filled, notional) == (12, 5 * 102 + 7 * 103)
+    assert book.take(BID, 12, limit=103) == [(102, 5), (103, 7)]
     assert book.asks == {103: 8, 105: 40}
     assert book.best_ask == 103
-    filled, notional = book.take(ASK, 100)
-    assert (filled, notional) == (60, 10 * 100 + 20 * 99 + 30 * 98)
+    assert book.take(ASK, 100) == [(100, 10), (99, 20), (98, 30)]
     assert book.bids == {} and book.best_bid is None
-    assert book.take(BID, 5, limit=100) == (0, 0)
+    assert book.take(BID, 5, limit=100) == []
     with pytest.raises(MarketDataError):
         book.take(BID, 0)

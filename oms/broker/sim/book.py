@@ -172,31 +172,14 @@ class SimBook:
         """
         if wanted <= 0:
             return []
-        if not self._placed:
-            return self._sweep(buy, wanted, limit)
-        side = ASK if buy else BID  # the side taken from
-        book = self.book
-        before = {p: book.size_at(side, p) for s, p, _ in self._placed.values() if s == side}
-        prints = self._sweep(buy, wanted, limit)
-        if before:
-            self._taken_ahead(side, before)
-        return prints
-
-    def _sweep(self, buy: bool, wanted: int, limit: int) -> list[tuple[int, int, int]]:
-        """Level by level (the book's take capped at each best price), so each level prints."""
         book = self.book
         aggressor = BID if buy else ASK  # also the print's aggressor: 0 buyer, 1 seller
-        prints = []
-        while wanted > 0:
-            best = book.best_ask if buy else book.best_bid
-            if best is None or (limit and (best > limit if buy else best < limit)):
-                break
-            size = book.take(aggressor, wanted, best)[0]
-            if not size:
-                break
-            prints.append((best, size, aggressor))
-            wanted -= size
-        return prints
+        side = 1 - aggressor  # the side taken from
+        before = {p: book.size_at(side, p) for s, p, _ in self._placed.values() if s == side}
+        taken = book.take(aggressor, wanted, limit or None)
+        if before:
+            self._taken_ahead(side, before)
+        return [(price, size, aggressor) for price, size in taken]
 
     def _taken_ahead(self, side: int, before: dict[int, int]) -> None:
         """Tell the queue what our own execution took at the levels where we rest."""
