@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from typing import TypeVar
 
 from oms.domain.errors import IdentifierError
 
@@ -103,6 +104,18 @@ def deal_event_id(account: str, deal_ticket: int) -> str:
     deal into a no-op instead of a duplicate.
     """
     return f"deal-{account}-{deal_ticket}"
+
+
+_V = TypeVar("_V")
+
+
+def account_tickets(index: dict[str, dict[int, _V]], account: str) -> dict[int, _V]:
+    """One account's part of an index by broker ticket, made on first use: brokers number
+    orders and deals independently, so a ticket is unique only within its account."""
+    tickets = index.get(account)
+    if tickets is None:
+        tickets = index[account] = {}
+    return tickets
 
 
 @functools.lru_cache(maxsize=1024)  # a handful of pairs recur on every order

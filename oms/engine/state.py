@@ -13,6 +13,7 @@ from typing import Any
 
 from journal import RecordedEvent
 from oms.domain.enums import OPEN_STATUSES, Side
+from oms.domain.ids import account_tickets
 from oms.domain.order import FOLDS, ROW_FIELDS, Order
 from oms.domain.transitions import DENIED_T, FILL_TYPES, SUBMITTED_T
 
@@ -157,10 +158,7 @@ class OrderStates:
                 fold(order, event_type, payload, at)
         ticket = order.broker_order_id
         if ticket is not None:
-            tickets = self.by_ticket.get(order.account)
-            if tickets is None:
-                tickets = self.by_ticket[order.account] = {}
-            tickets[ticket] = coid
+            account_tickets(self.by_ticket, order.account)[ticket] = coid
         if order.status in OPEN_STATUSES:
             self.open_ids.add(coid)
         else:
@@ -216,7 +214,7 @@ class OrderStates:
         by_ticket: dict[str, dict[int, str]] = {}
         for entry in snapshot["by_ticket"]:
             account, ticket = _ticket_key(entry, orders)
-            by_ticket.setdefault(account, {})[ticket] = str(entry[-1])
+            account_tickets(by_ticket, account)[ticket] = str(entry[-1])
         net = {(str(a), str(s)): float(v) for a, s, v in snapshot["net"]}
         sequences = {(str(a), str(s)): int(n) for a, s, n in snapshot["sequences"]}
         position = int(snapshot["position"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from oms.domain.ids import account_tickets
 from oms.domain.transitions import FILLED_T, PARTIALLY_FILLED_T
 from oms.projections.base import Projection
 
@@ -45,10 +46,8 @@ class FillsBlotter(Projection):
 
     def _on_fill(self, p: dict[str, Any], position: int, at: int) -> None:
         deal = p["deal_ticket"]
-        by_deal = self.by_deal.get(p["account"])
-        if by_deal is None:
-            by_deal = self.by_deal[p["account"]] = {}
-        elif deal in by_deal:
+        by_deal = account_tickets(self.by_deal, p["account"])
+        if deal in by_deal:
             self.duplicates += 1
             return
         rows = self.rows
@@ -99,5 +98,5 @@ class FillsBlotter(Projection):
         self.rows = [tuple(row) for row in state["rows"]]
         self.by_deal = {}
         for i, row in enumerate(self.rows):
-            self.by_deal.setdefault(row[3], {})[row[1]] = i
+            account_tickets(self.by_deal, row[3])[row[1]] = i
         self.duplicates = state["duplicates"]

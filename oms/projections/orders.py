@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from oms.domain.enums import OPEN_STATUSES, OrderStatus
+from oms.domain.ids import account_tickets
 from oms.domain.order import FOLDS, ROW_FIELDS, Order, OrderFold
 from oms.domain.transitions import (
     ACCEPTED_T,
@@ -275,8 +276,5 @@ def _note_sequence(sequences: dict[str, int], coid: str) -> None:
 
 def _index_ticket(by_ticket: dict[str, dict[int, str]], order: Order, coid: str) -> None:
     """Remember an order under its account's broker ticket."""
-    tickets = by_ticket.get(order.account)
-    if tickets is None:
-        tickets = by_ticket[order.account] = {}
     assert order.broker_order_id is not None
-    tickets[order.broker_order_id] = coid
+    account_tickets(by_ticket, order.account)[order.broker_order_id] = coid

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from oms.domain.ids import account_tickets
 from oms.domain.order import ORDER_EVENT_TYPES, Order
 from oms.domain.records import JournalRecord
 from oms.domain.transitions import (
@@ -100,9 +101,7 @@ class JournalView:
         self.last_position[coid] = record.position
         if event_type in _FILL_TYPES:
             deal = payload["deal_ticket"]
-            fills = self.fills.get(payload["account"])
-            if fills is None:
-                fills = self.fills[payload["account"]] = {}
+            fills = account_tickets(self.fills, payload["account"])
             if deal not in fills:
                 fills[deal] = ViewFill(
                     deal,
