@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from oms.broker.sim.book import SimBook, Trades
+from oms.broker.sim.constants import C
 from oms.broker.sim.feed import (
     BUYER,
     SELLER,
@@ -30,6 +31,12 @@ from oms.market.queue import QueueModel
 
 DEFAULT_START_MSC = calendar.timegm((2026, 1, 5, 9, 0, 0)) * 1000  # a Monday, 09:00 UTC
 DAY_MSC = 86_400_000
+WEEKEND = (C.DAY_OF_WEEK_SATURDAY, C.DAY_OF_WEEK_SUNDAY)
+
+
+def day_of_week(msc: int) -> int:
+    """MT5's `DAY_OF_WEEK_*` (0 = Sunday) of a time on the simulated clock, UTC."""
+    return (msc // DAY_MSC + C.DAY_OF_WEEK_THURSDAY) % 7  # 1970-01-01 was a Thursday
 
 
 class Market:
@@ -102,8 +109,7 @@ class Market:
         if symbol in self._closed:
             return False
         if self.weekend_closed:
-            weekday = (self.time_msc // DAY_MSC + 3) % 7  # 1970-01-01 was a Thursday
-            return weekday < 5
+            return day_of_week(self.time_msc) not in WEEKEND
         return True
 
     def spec(self, symbol: str) -> SymbolSpec:

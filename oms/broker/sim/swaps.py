@@ -29,14 +29,12 @@ from __future__ import annotations
 
 from oms.broker.sim.constants import C
 from oms.broker.sim.ledger import Ledger
-from oms.broker.sim.market import DAY_MSC, Market
+from oms.broker.sim.market import DAY_MSC, WEEKEND, Market, day_of_week
 from oms.broker.sim.money import base_to_account, profit_to_account
 from oms.broker.sim.rules import BUY
 from oms.broker.sim.symbols import SymbolSpec
 from oms.errors import OmsError
 
-EPOCH_WEEKDAY = C.DAY_OF_WEEK_THURSDAY  # 1970-01-01
-WEEKEND = (C.DAY_OF_WEEK_SATURDAY, C.DAY_OF_WEEK_SUNDAY)
 SIMULATED_MODES = frozenset(
     {
         C.SYMBOL_SWAP_MODE_DISABLED,
@@ -73,7 +71,7 @@ def swap_mode_error(spec: SymbolSpec) -> OmsError:
 
 def rollover_days(midnight_msc: int, triple_weekday: int) -> int:
     """Swap days one midnight charges: MT5 triples one weekday to pay for the weekend."""
-    ended = (midnight_msc // DAY_MSC - 1 + EPOCH_WEEKDAY) % 7
+    ended = day_of_week(midnight_msc - DAY_MSC)
     if ended == triple_weekday:
         return 3
     return 0 if ended in WEEKEND else 1
