@@ -110,7 +110,6 @@ class Engine:
         if self.projector is not None:
             await self.projector.catch_up()
             await self.projector.save(force_snapshot=True)
-        self.manager.log.flush()
 
     async def __aenter__(self) -> Self:
         await self.start()
